@@ -17,9 +17,10 @@ var ErrLineTooLong = errors.New("line too long")
 
 // LineReader reads newline-terminated lines of bounded length.
 type LineReader struct {
-	r   *bufio.Reader
-	max int
-	buf []byte
+	r       *bufio.Reader
+	max     int
+	buf     []byte
+	partial bool
 }
 
 // NewLineReader returns a LineReader over r that refuses lines longer than
@@ -33,6 +34,7 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 // of input with a partial line pending it returns io.ErrUnexpectedEOF.
 func (lr *LineReader) ReadLine() ([]byte, error) {
 	lr.buf = lr.buf[:0]
+	lr.partial = false
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		if len(lr.buf)+len(chunk) > lr.max+1 { // +1 for the newline
@@ -56,10 +58,15 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 			}
 			return nil, io.EOF
 		default:
+			lr.partial = len(lr.buf)+len(chunk) > 0
 			return nil, err
 		}
 	}
 }
+
+// Partial reports whether the last ReadLine failed in the middle of a line,
+// as opposed to between lines.
+func (lr *LineReader) Partial() bool { return lr.partial }
 
 // Buffered reports how many bytes are read from the connection but not yet
 // returned: a daemon flushes replies only when none are, so that pipelined

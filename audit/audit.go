@@ -1,0 +1,191 @@
+// Package audit writes credd's audit log: one JSON line per request that
+// touches a credential or the lock state, written before the reply is sent.
+//
+// A record names what happened (event, credential, field, outcome), who
+// asked as the kernel tells it (pid, uid, gid, executable, command line),
+// the labels the client reported about itself (kept apart, under
+// "self_reported", because the client chose them), the request id and, when
+// access rules are in force, the rule that decided. It never holds a value.
+//
+// Records are appended with one write(2) each to a file opened O_APPEND, so
+// a record is either in the file or not, and a crash can at worst tear the
+// last line. A write that fails is returned to the caller, which must then
+// refuse the request: no credential leaves the daemon unrecorded. Records
+// are not fsynced one by one: they survive the daemon's crash, but not the
+// machine's.
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/airtrain-ai/credd/peer"
+)
+
+// Events.
+const (
+	EventGet      = "get"
+	EventList     = "list"
+	EventSet      = "set"
+	EventDelete   = "delete"
+	EventUnlock   = "unlock"
+	EventLock     = "lock"
+	EventAutoLock = "auto_lock"
+	EventRefused  = "refused_peer"
+	EventRotate   = "rotate"
+	EventUndo     = "undo_rotate"
+	EventValidate = "validate"
+	EventConfirm  = "confirm"
+	EventReload   = "reload"
+)
+
+// Outcomes.
+const (
+	Granted  = "granted"
+	Denied   = "denied"
+	NotFound = "not_found"
+	Locked   = "locked"
+	Error    = "error"
+)
+
+// Record is one audit line.
+type Record struct {
+	Time       time.Time
+	Event      string
+	Credential string
+	Field      string
+	Outcome    string
+	Peer       *peer.Identity
+	// Agent and Skill are the labels the client reported about itself;
+	// they are written under "self_reported".
+	Agent     string
+	Skill     string
+	RequestID json.RawMessage
+	// Rule is the index of the access rule that decided, -1 for the
+	// default action, nil when no rules are configured.
+	Rule     *int
+	RuleName string
+	// Detail is a short human note: an error's code, a reason.
+	Detail string
+}
+
+// Labels are the agent and skill a client reported about itself.
+type Labels struct {
+	Agent string `json:"agent,omitempty"`
+	Skill string `json:"skill,omitempty"`
+}
+
+// Logger appends records to the audit log. It is safe for concurrent use.
+type Logger struct {
+	mu   sync.Mutex
+	w    io.Writer
+	zl   zerolog.Logger
+	sink errWriter
+	path string
+}
+
+// errWriter remembers the last write error, which zerolog swallows.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	e.err = err
+	return n, err
+}
+
+// Open opens (creating it 0600, and its folder 0700) the audit log at path
+// for appending. An existing file readable by others is refused.
+func Open(path string) (*Logger, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create audit folder: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+		f.Close()
+		return nil, fmt.Errorf("audit log %s is open to other users (mode %04o): run chmod 600 on it", path, st.Mode().Perm())
+	}
+	return New(f, path), nil
+}
+
+// New returns a Logger writing to w; path is only reported.
+func New(w io.Writer, path string) *Logger {
+	l := &Logger{w: w, path: path}
+	l.sink.w = w
+	l.zl = zerolog.New(&l.sink)
+	return l
+}
+
+// Path returns the log's path.
+func (l *Logger) Path() string { return l.path }
+
+// Write appends r. A nil error means the record is in the file.
+func (l *Logger) Write(r *Record) error {
+	if r.Time.IsZero() {
+		r.Time = time.Now()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	e := l.zl.Log().Str("time", r.Time.UTC().Format(time.RFC3339Nano)).
+		Str("event", r.Event).Str("outcome", r.Outcome)
+	if r.Credential != "" {
+		e = e.Str("credential", r.Credential)
+	}
+	if r.Field != "" {
+		e = e.Str("field", r.Field)
+	}
+	if p := r.Peer; p != nil {
+		e = e.Dict("peer", zerolog.Dict().Int("pid", p.PID).Int("uid", p.UID).
+			Int("gid", p.GID).Str("exe", p.Exe).Bool("exe_deleted", p.ExeDeleted).
+			Str("cmdline", p.Cmdline))
+	}
+	if r.Agent != "" || r.Skill != "" {
+		e = e.Dict("self_reported", zerolog.Dict().Str("agent", r.Agent).Str("skill", r.Skill))
+	}
+	if len(r.RequestID) > 0 {
+		e = e.RawJSON("request_id", r.RequestID)
+	}
+	if r.Rule != nil {
+		e = e.Int("rule", *r.Rule)
+		if r.RuleName != "" {
+			e = e.Str("rule_name", r.RuleName)
+		}
+	}
+	if r.Detail != "" {
+		e = e.Str("detail", r.Detail)
+	}
+	l.sink.err = nil
+	e.Send()
+	if l.sink.err != nil {
+		return fmt.Errorf("write audit log: %w", l.sink.err)
+	}
+	return nil
+}
+
+// Close closes the underlying file, if it is one.
+func (l *Logger) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.w.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

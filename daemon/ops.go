@@ -1,0 +1,334 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/airtrain-ai/credd/audit"
+	"github.com/airtrain-ai/credd/keyring"
+	"github.com/airtrain-ai/credd/protocol"
+	"github.com/airtrain-ai/credd/secret"
+)
+
+// dispatch runs one decoded request. Each case checks its arguments, calls
+// one method, and returns the reply.
+func (s *Server) dispatch(c *conn, req *protocol.Request) *protocol.Response {
+	switch req.Op {
+	case protocol.OpHello:
+		return ok(&protocol.HelloResult{Version: protocol.Version, Server: ServerName + " " + s.cfg.Version})
+	case protocol.OpStatus:
+		return ok(s.status())
+	case protocol.OpList:
+		return s.opList(c, req)
+	case protocol.OpGet:
+		return s.opGet(c, req)
+	case protocol.OpSet:
+		return s.opSet(c, req)
+	case protocol.OpDelete:
+		return s.opDelete(c, req)
+	case protocol.OpUnlock:
+		return s.opUnlock(c, req)
+	case protocol.OpLock:
+		return s.opLock(c, req)
+	}
+	return fail(protocol.Errorf(protocol.CodeUnknownOp, "unknown op %q", truncate(req.Op, 32)))
+}
+
+func ok(result any) *protocol.Response { return &protocol.Response{OK: true, Result: result} }
+
+func fail(e *protocol.Error) *protocol.Response { return &protocol.Response{Error: e} }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// record builds the audit record of a request by c.
+func record(c *conn, req *protocol.Request, event string) *audit.Record {
+	return &audit.Record{
+		Event:      event,
+		Credential: req.Name,
+		Field:      req.Field,
+		Peer:       c.id,
+		Agent:      req.Agent,
+		Skill:      req.Skill,
+		RequestID:  req.ID,
+	}
+}
+
+// audited writes rec with the outcome of e (granted when e is nil) and
+// returns the reply to send: e itself, or audit_unavailable when the record
+// could not be written.
+func (s *Server) audited(rec *audit.Record, e *protocol.Error) *protocol.Error {
+	rec.Outcome = outcome(e)
+	if e != nil && rec.Detail == "" {
+		rec.Detail = string(e.Code)
+	}
+	if err := s.cfg.Audit.Write(rec); err != nil {
+		s.log.Error().Err(err).Str("event", rec.Event).Msg("audit log unavailable; request refused")
+		return protocol.Errorf(protocol.CodeAuditUnavailable, "the audit log cannot be written; nothing is served unrecorded")
+	}
+	return e
+}
+
+func outcome(e *protocol.Error) string {
+	if e == nil {
+		return audit.Granted
+	}
+	switch e.Code {
+	case protocol.CodeDenied:
+		return audit.Denied
+	case protocol.CodeNotFound:
+		return audit.NotFound
+	case protocol.CodeLocked:
+		return audit.Locked
+	}
+	return audit.Error
+}
+
+func (s *Server) status() *protocol.StatusResult {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := &protocol.StatusResult{
+		Locked:       s.locked,
+		Credentials:  len(s.creds),
+		Backend:      s.cfg.Backend.Kind(),
+		UptimeS:      int64(time.Since(s.start).Seconds()),
+		PID:          os.Getpid(),
+		MemoryLocked: secret.MemoryStats().Locked,
+	}
+	if !s.expiresAt.IsZero() {
+		t := s.expiresAt.UTC()
+		st.ExpiresAt = &t
+	}
+	return st
+}
+
+func (s *Server) opList(c *conn, req *protocol.Request) *protocol.Response {
+	rec := record(c, req, audit.EventList)
+	s.mu.RLock()
+	if s.locked {
+		s.mu.RUnlock()
+		return fail(s.audited(rec, protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")))
+	}
+	infos := make([]protocol.Info, 0, len(s.creds))
+	for _, r := range s.creds {
+		infos = append(infos, info(r))
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(infos, func(a, b protocol.Info) int { return compare(a.Name, b.Name) })
+	if e := s.audited(rec, nil); e != nil {
+		return fail(e)
+	}
+	return ok(&protocol.ListResult{Credentials: infos})
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func info(r *keyring.Record) protocol.Info {
+	fields := make([]string, 0, len(r.Fields))
+	for k := range r.Fields {
+		fields = append(fields, k)
+	}
+	slices.Sort(fields)
+	return protocol.Info{
+		Name: r.Name, Type: r.Type, Fields: fields,
+		Created: r.Created, Updated: r.Updated, Checked: r.Checked,
+		Unchecked: r.Unchecked, HasPrevious: r.Previous != nil,
+	}
+}
+
+func (s *Server) opGet(c *conn, req *protocol.Request) *protocol.Response {
+	if e := checkName(req); e != nil {
+		return fail(e)
+	}
+	if req.Field != "" {
+		if err := protocol.CheckName("field", req.Field); err != nil {
+			return fail(err.(*protocol.Error))
+		}
+	}
+	rec := record(c, req, audit.EventGet)
+	cred, e := s.lookup(req.Name, req.Field)
+	if e != nil {
+		return fail(s.audited(rec, e))
+	}
+	if e := s.audited(rec, nil); e != nil {
+		cred.Wipe()
+		return fail(e)
+	}
+	if req.Field != "" {
+		return ok(&protocol.GetResult{Value: cred.Fields[req.Field]})
+	}
+	s.describeCredential(cred)
+	return ok(&protocol.GetResult{Credential: cred})
+}
+
+func checkName(req *protocol.Request) *protocol.Error {
+	if err := protocol.CheckName("name", req.Name); err != nil {
+		return err.(*protocol.Error)
+	}
+	return nil
+}
+
+func (s *Server) opSet(c *conn, req *protocol.Request) *protocol.Response {
+	if e := checkName(req); e != nil {
+		return fail(e)
+	}
+	if req.Type == "" {
+		req.Type = "generic"
+	}
+	if len(req.Fields) == 0 {
+		return fail(protocol.Errorf(protocol.CodeBadRequest, "fields are required"))
+	}
+	fields := make(map[string]*secret.Secret, len(req.Fields))
+	for k, v := range req.Fields {
+		if err := protocol.CheckName("field", k); err != nil {
+			return fail(err.(*protocol.Error))
+		}
+		if v == nil || v.S == nil {
+			return fail(protocol.Errorf(protocol.CodeBadRequest, "field %q must be a string", k))
+		}
+		fields[k] = v.S
+	}
+	unchecked, e := s.checkFields(req.Type, fields, req.NoCheck)
+	if e != nil {
+		return fail(e)
+	}
+
+	rec := record(c, req, audit.EventSet)
+	created, e := s.put(req.Name, req.Type, fields, unchecked)
+	if e = s.audited(rec, e); e != nil {
+		return fail(e)
+	}
+	return ok(&protocol.SetResult{Created: created, Unchecked: unchecked})
+}
+
+// put stores a credential in the backend, then in memory. The values are
+// copied: the request's own are wiped after the reply.
+func (s *Server) put(name, typ string, fields map[string]*secret.Secret, unchecked bool) (bool, *protocol.Error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+
+	s.mu.RLock()
+	locked, old := s.locked, s.creds[name]
+	s.mu.RUnlock()
+	if locked {
+		return false, protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+	}
+	now := time.Now().UTC()
+	r := &keyring.Record{Name: name, Type: typ, Fields: make(map[string]*secret.Secret, len(fields)),
+		Created: now, Updated: now, Unchecked: unchecked}
+	if old != nil {
+		r.Created = old.Created
+	}
+	for k, v := range fields {
+		r.Fields[k] = v.Clone()
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BackendTimeout)
+	defer cancel()
+	if err := s.cfg.Backend.Put(ctx, r); err != nil {
+		r.Wipe()
+		return false, backendError(err)
+	}
+	s.mu.Lock()
+	s.creds[name] = r
+	s.mu.Unlock()
+	if old != nil {
+		old.Wipe()
+	}
+	return old == nil, nil
+}
+
+func (s *Server) opDelete(c *conn, req *protocol.Request) *protocol.Response {
+	if e := checkName(req); e != nil {
+		return fail(e)
+	}
+	rec := record(c, req, audit.EventDelete)
+	if e := s.remove(req.Name); e != nil {
+		return fail(s.audited(rec, e))
+	}
+	if e := s.audited(rec, nil); e != nil {
+		return fail(e)
+	}
+	return ok(nil)
+}
+
+func (s *Server) remove(name string) *protocol.Error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+
+	s.mu.RLock()
+	locked, old := s.locked, s.creds[name]
+	s.mu.RUnlock()
+	if locked {
+		return protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+	}
+	if old == nil {
+		return protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BackendTimeout)
+	defer cancel()
+	if err := s.cfg.Backend.Delete(ctx, name); err != nil {
+		return backendError(err)
+	}
+	s.mu.Lock()
+	delete(s.creds, name)
+	s.mu.Unlock()
+	old.Wipe()
+	return nil
+}
+
+func (s *Server) opUnlock(c *conn, req *protocol.Request) *protocol.Response {
+	rec := record(c, req, audit.EventUnlock)
+	var pass *secret.Secret
+	if req.Passphrase != nil {
+		pass = req.Passphrase.S
+	}
+	if s.cfg.Backend.NeedsPassphrase() && pass.Len() == 0 {
+		return fail(s.audited(rec, protocol.Errorf(protocol.CodeBadRequest, "the %s backend needs a passphrase", s.cfg.Backend.Kind())))
+	}
+	if req.TTL < 0 {
+		return fail(protocol.Errorf(protocol.CodeBadRequest, "ttl_s must not be negative"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BackendTimeout)
+	defer cancel()
+	n, exp, err := s.unlock(ctx, pass, time.Duration(req.TTL*float64(time.Second)))
+	if err != nil {
+		return fail(s.audited(rec, backendError(err)))
+	}
+	if e := s.audited(rec, nil); e != nil {
+		return fail(e)
+	}
+	s.log.Info().Int("credentials", n).Msg("unlocked")
+	res := &protocol.UnlockResult{Credentials: n}
+	if !exp.IsZero() {
+		t := exp.UTC()
+		res.ExpiresAt = &t
+	}
+	return ok(res)
+}
+
+func (s *Server) opLock(c *conn, req *protocol.Request) *protocol.Response {
+	s.writeMu.Lock()
+	s.lockLocked()
+	s.writeMu.Unlock()
+	s.cfg.Backend.Lock()
+	s.log.Info().Msg("locked; credentials wiped")
+	if e := s.audited(record(c, req, audit.EventLock), nil); e != nil {
+		return fail(e)
+	}
+	return ok(nil)
+}
