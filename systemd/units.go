@@ -54,7 +54,8 @@ func RenderService(binary string) (string, error) {
 }
 
 // escapeExec writes path as the first word of an Exec line: specifiers (%)
-// and variable references ($) are doubled, and a path with spaces is quoted.
+// are doubled and a path with spaces is quoted. A "$" stays as it is: the
+// manager expands variables in arguments, not in the executable's path.
 // Characters that would need C escapes are refused rather than escaped, so
 // that what the unit runs is plainly readable in the file.
 func escapeExec(path string) (string, error) {
@@ -68,7 +69,6 @@ func escapeExec(path string) (string, error) {
 		}
 	}
 	s := strings.ReplaceAll(path, "%", "%%")
-	s = strings.ReplaceAll(s, "$", "$$")
 	if strings.ContainsAny(s, " \t") {
 		s = `"` + s + `"`
 	}
