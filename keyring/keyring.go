@@ -75,6 +75,24 @@ var (
 	// ErrCorrupt: the stored data cannot be read (backend_unavailable, with
 	// the file and the reason in the message).
 	ErrCorrupt = errors.New("stored data is damaged")
-	// ErrNotLocked: Put or Delete was called before Unlock.
+	// ErrNotUnlocked: Put or Delete was called before Unlock or after
+	// Lock.
 	ErrNotUnlocked = errors.New("backend is locked")
+	// ErrTooLarge: the record is larger than the store accepts (the macOS
+	// Keychain takes about 3000 bytes per item) (too_large).
+	ErrTooLarge = errors.New("record too large for this store")
+	// ErrInsecure: the store is not safe to read (a symbolic link, owned
+	// by another user, or open to group or others). It wraps ErrCorrupt,
+	// so a caller that only knows ErrCorrupt maps it the same way.
+	ErrInsecure error = &childError{"store is not safe to read", ErrCorrupt}
 )
+
+// childError is a sentinel with its own text that also matches a more
+// general sentinel with errors.Is.
+type childError struct {
+	msg    string
+	parent error
+}
+
+func (e *childError) Error() string { return e.msg }
+func (e *childError) Unwrap() error { return e.parent }
