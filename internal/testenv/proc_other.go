@@ -1,0 +1,22 @@
+//go:build !linux
+
+package testenv
+
+import (
+	"syscall"
+	"testing"
+)
+
+// childAttr puts a child in its own process group, so that stop kills
+// whatever it started.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
+
+// skipUnlessLinux skips the test: gnome-keyring is the Secret Service
+// these tests drive, and it runs on Linux only, so CI=true does not turn
+// this skip into a failure.
+func skipUnlessLinux(t testing.TB) {
+	t.Helper()
+	t.Skip("skipping: the Secret Service tests run on Linux only")
+}
