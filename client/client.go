@@ -139,8 +139,9 @@ func (c *Client) Close() error {
 
 // wire is one connection.
 type wire struct {
-	nc net.Conn
-	lr *protocol.LineReader
+	nc     net.Conn
+	lr     *protocol.LineReader
+	reused bool // taken from the idle list
 }
 
 func (c *Client) conn(ctx context.Context) (*wire, error) {
@@ -149,6 +150,7 @@ func (c *Client) conn(ctx context.Context) (*wire, error) {
 		w := c.idle[n-1]
 		c.idle = c.idle[:n-1]
 		c.mu.Unlock()
+		w.reused = true
 		return w, nil
 	}
 	c.mu.Unlock()
@@ -209,7 +211,7 @@ func (c *Client) Do(ctx context.Context, req *protocol.Request, result any) erro
 		h, err := c.roundTrip(ctx, w, line, result)
 		if err != nil {
 			w.nc.Close()
-			if attempt == 0 && ctx.Err() == nil && isStale(err) {
+			if w.reused && attempt == 0 && ctx.Err() == nil && isStale(err) {
 				continue
 			}
 			return fmt.Errorf("talk to credd at %s: %w", c.socket, err)

@@ -35,6 +35,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/airtrain-ai/credd/audit"
+	"github.com/airtrain-ai/credd/catalog"
 	"github.com/airtrain-ai/credd/keyring"
 	"github.com/airtrain-ai/credd/protocol"
 )
@@ -65,6 +66,9 @@ type Config struct {
 	MaxConns int
 	// Version is reported by hello.
 	Version string
+	// Types is the registry of credential types (default: the built-in
+	// catalog).
+	Types *catalog.Registry
 	// AutoUnlock reads a backend that needs no passphrase when the server
 	// starts, so that a fresh daemon on the OS keyring serves at once.
 	AutoUnlock bool

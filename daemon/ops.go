@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/airtrain-ai/credd/audit"
+	"github.com/airtrain-ai/credd/catalog"
 	"github.com/airtrain-ai/credd/keyring"
 	"github.com/airtrain-ai/credd/protocol"
 	"github.com/airtrain-ai/credd/secret"
@@ -20,6 +21,8 @@ func (s *Server) dispatch(c *conn, req *protocol.Request) *protocol.Response {
 		return ok(&protocol.HelloResult{Version: protocol.Version, Server: ServerName + " " + s.cfg.Version})
 	case protocol.OpStatus:
 		return ok(s.status())
+	case protocol.OpTypes:
+		return ok(s.typeInfos())
 	case protocol.OpList:
 		return s.opList(c, req)
 	case protocol.OpGet:
@@ -187,7 +190,7 @@ func (s *Server) opSet(c *conn, req *protocol.Request) *protocol.Response {
 		return fail(e)
 	}
 	if req.Type == "" {
-		req.Type = "generic"
+		req.Type = catalog.Generic
 	}
 	if len(req.Fields) == 0 {
 		return fail(protocol.Errorf(protocol.CodeBadRequest, "fields are required"))

@@ -1,54 +1,74 @@
 package daemon
 
 import (
-	"strings"
+	"errors"
 
+	"github.com/airtrain-ai/credd/catalog"
 	"github.com/airtrain-ai/credd/protocol"
 	"github.com/airtrain-ai/credd/secret"
 )
 
-// checkFields checks fields against their type before they are stored, and
-// reports whether they are stored unchecked.
-func (s *Server) checkFields(typ string, fields map[string]*secret.Secret, noCheck bool) (bool, *protocol.Error) {
-	if typ != "generic" {
-		return false, protocol.Errorf(protocol.CodeInvalid, "unknown type %q", truncate(typ, 40))
+// types returns the registry of credential types in force.
+func (s *Server) types() *catalog.Registry {
+	if r := s.cfg.Types; r != nil {
+		return r
 	}
+	return catalog.Builtin()
+}
+
+// checkFields checks fields against their type before they are stored,
+// adding the defaults of provider-specific fields, and reports whether they
+// are stored unchecked. The error names fields and rules, never values.
+func (s *Server) checkFields(typ string, fields map[string]*secret.Secret, noCheck bool) (bool, *protocol.Error) {
+	t, ok := s.types().Lookup(typ)
+	if !ok {
+		return false, protocol.Errorf(protocol.CodeInvalid, "unknown type %q: run credctl types for the list", truncate(typ, 40))
+	}
+	err := t.Check(fields)
+	var ce *catalog.CheckError
+	switch {
+	case err == nil:
+	case errors.As(err, &ce) && noCheck:
+		return true, nil
+	default:
+		return false, protocol.Errorf(protocol.CodeInvalid, "%v", err)
+	}
+	t.ApplyDefaults(fields)
 	return false, nil
 }
 
 // describeCredential adds the environment variable of each field and the
 // main field to a credential being returned.
 func (s *Server) describeCredential(c *protocol.Credential) {
-	c.Env = make(map[string]string, len(c.Fields))
-	for k := range c.Fields {
-		if k == "value" {
-			c.Env[k] = EnvName(c.Name)
-		} else {
-			c.Env[k] = EnvName(c.Name + "_" + k)
-		}
+	fields := make(map[string]*secret.Secret, len(c.Fields))
+	for k, v := range c.Fields {
+		fields[k] = v.S
 	}
-	if _, ok := c.Fields["value"]; ok {
-		c.Main = "value"
+	t, ok := s.types().Lookup(c.Type)
+	if !ok {
+		t, _ = s.types().Lookup(catalog.Generic)
+	}
+	c.Env = t.Env(c.Name, fields)
+	c.Main = t.Main
+	if _, ok := fields[c.Main]; !ok && len(fields) == 1 {
+		for k := range fields {
+			c.Main = k
+		}
 	}
 }
 
-// EnvName turns a credential name into an environment variable name:
-// upper case, with every character other than A-Z and 0-9 as '_', and a
-// leading '_' when it would start with a digit.
-func EnvName(name string) string {
-	var b strings.Builder
-	for i, r := range strings.ToUpper(name) {
-		switch {
-		case r >= 'A' && r <= 'Z', r == '_':
-			b.WriteRune(r)
-		case r >= '0' && r <= '9':
-			if i == 0 {
-				b.WriteByte('_')
-			}
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
+// typeInfos describes the registry for the types op.
+func (s *Server) typeInfos() *protocol.TypesResult {
+	all := s.types().All()
+	res := &protocol.TypesResult{Types: make([]protocol.TypeInfo, 0, len(all))}
+	for _, t := range all {
+		ti := protocol.TypeInfo{Name: t.Name, Description: t.Description, Main: t.Main,
+			Online: t.Online, AnyFields: t.AnyFields, User: t.User}
+		for _, f := range t.Fields {
+			ti.Fields = append(ti.Fields, protocol.FieldInfo{Name: f.Name, Secret: f.Secret,
+				Required: f.Required, Default: f.Default, Env: f.Env, Rule: f.Rule})
 		}
+		res.Types = append(res.Types, ti)
 	}
-	return b.String()
+	return res
 }

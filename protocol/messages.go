@@ -195,3 +195,29 @@ type UnlockResult struct {
 func marshalResult(r any) ([]byte, error) {
 	return json.Marshal(r)
 }
+
+// FieldInfo describes one field of a credential type.
+type FieldInfo struct {
+	Name     string `json:"name"`
+	Secret   bool   `json:"secret,omitempty"`
+	Required bool   `json:"required,omitempty"`
+	Default  string `json:"default,omitempty"`
+	Env      string `json:"env,omitempty"`
+	Rule     string `json:"rule,omitempty"`
+}
+
+// TypeInfo describes a credential type.
+type TypeInfo struct {
+	Name        string      `json:"name"`
+	Description string      `json:"description,omitempty"`
+	Fields      []FieldInfo `json:"fields"`
+	Main        string      `json:"main,omitempty"`
+	Online      string      `json:"online,omitempty"`
+	AnyFields   bool        `json:"any_fields,omitempty"`
+	User        bool        `json:"user,omitempty"`
+}
+
+// TypesResult answers types.
+type TypesResult struct {
+	Types []TypeInfo `json:"types"`
+}

@@ -63,7 +63,7 @@ func alloc(n int) []byte {
 		}
 		pool.big[&region[0]] = region
 		pool.stats.InUse += len(region)
-		return region[:n:n]
+		return region[:n]
 	}
 	if len(pool.free[shift]) == 0 {
 		chunk := protect(chunkSize)
@@ -76,7 +76,8 @@ func alloc(n int) []byte {
 	slot := list[len(list)-1]
 	pool.free[shift] = list[:len(list)-1]
 	pool.stats.InUse += len(slot)
-	return slot[:n:n]
+	// The slice keeps the slot's capacity, so free can find its class.
+	return slot[:n]
 }
 
 func free(b []byte) {

@@ -57,7 +57,7 @@ func (s *Secret) Reveal() []byte {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.buf
+	return s.buf[:len(s.buf):len(s.buf)]
 }
 
 // Len returns the length of the value in bytes.
