@@ -74,4 +74,3 @@ func dotenvQuote(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, `$`, `\$`)
 	return `"` + r.Replace(s) + `"`
 }
-
