@@ -51,12 +51,13 @@ var systemdUsable = map[string]bool{
 
 func detectSystemd(opts Options, run Runner) Detection {
 	if opts.RuntimeDir == "" {
-		return Detection{Reason: "XDG_RUNTIME_DIR is not set, so no systemd user manager is reachable"}
+		return Detection{Reason: "XDG_RUNTIME_DIR is not set: no systemd user manager to reach"}
 	}
 	private := filepath.Join(opts.RuntimeDir, "systemd", "private")
 	fi, err := os.Stat(private)
 	if err != nil || fi.Mode().Type() != fs.ModeSocket {
-		return Detection{Reason: fmt.Sprintf("no systemd user manager: %s is not a socket", private)}
+		reason := fmt.Sprintf("no systemd user manager: %s is not a socket", private)
+		return Detection{Reason: reason}
 	}
 	// is-system-running exits non-zero for every state but "running", so
 	// its output decides, not its status.
@@ -78,5 +79,6 @@ func detectLaunchd(opts Options, run Runner) Detection {
 		return Detection{Reason: fmt.Sprintf("launchd has no %s domain (no desktop session): %v",
 			guiDomain(opts.UID), err)}
 	}
-	return Detection{Manager: Launchd, Reason: "launchd " + guiDomain(opts.UID) + " domain is available"}
+	reason := "launchd " + guiDomain(opts.UID) + " domain is available"
+	return Detection{Manager: Launchd, Reason: reason}
 }

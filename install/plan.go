@@ -90,7 +90,8 @@ func (p *Plan) Print(w io.Writer) error {
 	for _, s := range p.Steps {
 		switch s.Action {
 		case MakeDir:
-			fmt.Fprintf(&b, "create folder %s (mode %04o) unless it exists\n", s.Path, s.Mode.Perm())
+			fmt.Fprintf(&b, "create folder %s (mode %04o) unless it exists\n",
+				s.Path, s.Mode.Perm())
 		case WriteFile:
 			fmt.Fprintf(&b, "write %s (mode %04o):\n", s.Path, s.Mode.Perm())
 			for _, line := range strings.SplitAfter(string(s.Content), "\n") {
