@@ -150,10 +150,10 @@ func (s Step) apply(run Runner) (string, error) {
 		cmd := shellJoin(s.Args)
 		out, err := run(s.Args[0], s.Args[1:]...)
 		if err != nil && s.IgnoreError {
-			return note("ran", cmd+" (failed, ignored: "+brief(err, out)+")"), nil
+			return note("ran", cmd+" (failed, ignored: "+describe(err, out)+")"), nil
 		}
 		if err != nil {
-			return "", fmt.Errorf("run %s: %s", cmd, brief(err, out))
+			return "", fmt.Errorf("run %s: %s", cmd, describe(err, out))
 		}
 		return note("ran", cmd), nil
 	}
@@ -211,9 +211,9 @@ func writeFile(path string, content []byte, mode fs.FileMode) (string, error) {
 // note formats one line of Apply's report.
 func note(verb, what string) string { return fmt.Sprintf("%-9s %s", verb, what) }
 
-// brief is a command's error with the first line of its output, which
+// describe is a command's error with the first line of its output, which
 // service managers fill with the reason.
-func brief(err error, out []byte) string {
+func describe(err error, out []byte) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	if line == "" {
 		return err.Error()
