@@ -16,6 +16,16 @@ func Harden() error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
 	}
+	return noCore()
+}
+
+// noCore sets RLIMIT_CORE to zero. A limit already at zero (systemd's
+// LimitCORE=0, where a syscall filter may also forbid setrlimit) is fine.
+func noCore() error {
+	var cur unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_CORE, &cur); err == nil && cur.Cur == 0 && cur.Max == 0 {
+		return nil
+	}
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
 		return fmt.Errorf("setrlimit(RLIMIT_CORE): %w", err)
 	}

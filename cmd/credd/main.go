@@ -34,6 +34,7 @@ import (
 	"github.com/airtrain-ai/credd/daemon"
 	"github.com/airtrain-ai/credd/internal/paths"
 	"github.com/airtrain-ai/credd/keyring"
+	"github.com/airtrain-ai/credd/protocol"
 )
 
 // version is set at link time with -ldflags "-X main.version=...".
@@ -54,6 +55,7 @@ type options struct {
 	auditLog  string
 	lifetime  time.Duration
 	allowRoot bool
+	lineWait  time.Duration
 	showVer   bool
 }
 
@@ -67,6 +69,7 @@ func main() {
 	fs.StringVar(&o.auditLog, "audit-log", "", "audit log `path` (default $XDG_STATE_HOME/airtrain/audit.log)")
 	fs.DurationVar(&o.lifetime, "lifetime", 0, "lock and wipe credentials this long after each unlock, like ssh-agent -t (0: never)")
 	fs.BoolVar(&o.allowRoot, "allow-root", false, "serve root as well as the daemon's own user")
+	fs.DurationVar(&o.lineWait, "line-timeout", protocol.IdleTimeout, "drop a client that stalls this long in the middle of a request line")
 	fs.BoolVar(&o.showVer, "version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -138,13 +141,14 @@ func run(o options, log zerolog.Logger) error {
 	log.Info().Str("socket", sockPath).Str("audit_log", auditPath).Int("pid", os.Getpid()).Msg("listening")
 
 	srv, err := daemon.New(daemon.Config{
-		Backend:    backend,
-		Audit:      al,
-		Log:        log,
-		AllowRoot:  o.allowRoot,
-		Lifetime:   o.lifetime,
-		Version:    versionString(),
-		AutoUnlock: true,
+		Backend:     backend,
+		Audit:       al,
+		Log:         log,
+		AllowRoot:   o.allowRoot,
+		Lifetime:    o.lifetime,
+		LineTimeout: o.lineWait,
+		Version:     versionString(),
+		AutoUnlock:  true,
 	})
 	if err != nil {
 		return err
