@@ -294,4 +294,3 @@ func TestDecideRealProcesses(t *testing.T) {
 		})
 	})
 }
-
