@@ -102,7 +102,8 @@ func unlockAll(t *testing.T, b Backend, pass *secret.Secret) map[string]*Record 
 func testBackend(t *testing.T, b Backend, pass *secret.Secret, tooLargeOK bool) {
 	ctx := testCtx(t)
 
-	if err := b.Put(ctx, sample("early", map[string]string{"k": "v"})); !errors.Is(err, ErrNotUnlocked) {
+	early := sample("early", map[string]string{"k": "v"})
+	if err := b.Put(ctx, early); !errors.Is(err, ErrNotUnlocked) {
 		t.Fatalf("Put before Unlock = %v, want ErrNotUnlocked", err)
 	}
 	if err := b.Delete(ctx, "early"); !errors.Is(err, ErrNotUnlocked) {
@@ -150,7 +151,8 @@ func testBackend(t *testing.T, b Backend, pass *secret.Secret, tooLargeOK bool) 
 		sample("A9.b_c-d", map[string]string{"v": "z"}),
 	}
 	for _, size := range []int{1000, 2900, 3000, 4000, 4096} {
-		many = append(many, sample(fmt.Sprintf("size-%d", size), map[string]string{"v": strings.Repeat("x", size)}))
+		value := strings.Repeat("x", size)
+		many = append(many, sample(fmt.Sprintf("size-%d", size), map[string]string{"v": value}))
 	}
 	want := map[string]*Record{"openai": second}
 	for _, rec := range many {
@@ -164,7 +166,7 @@ func testBackend(t *testing.T, b Backend, pass *secret.Secret, tooLargeOK bool) 
 		want[rec.Name] = rec
 	}
 	got = unlockAll(t, b, pass)
-	if gk, wk := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)); !slices.Equal(gk, wk) {
+	if gk, wk := sortedKeys(got), sortedKeys(want); !slices.Equal(gk, wk) {
 		t.Fatalf("Unlock returned %v, want %v", gk, wk)
 	}
 	for name, rec := range want {
@@ -179,7 +181,7 @@ func testBackend(t *testing.T, b Backend, pass *secret.Secret, tooLargeOK bool) 
 	}
 	delete(want, "with.dots")
 	got = unlockAll(t, b, pass)
-	if gk, wk := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)); !slices.Equal(gk, wk) {
+	if gk, wk := sortedKeys(got), sortedKeys(want); !slices.Equal(gk, wk) {
 		t.Fatalf("after Delete, Unlock returned %v, want %v", gk, wk)
 	}
 
@@ -190,4 +192,8 @@ func testBackend(t *testing.T, b Backend, pass *secret.Secret, tooLargeOK bool) 
 	if err := b.Put(ctx, first); !errors.Is(err, ErrNotUnlocked) {
 		t.Fatalf("Put after Lock = %v, want ErrNotUnlocked", err)
 	}
+}
+
+func sortedKeys(m map[string]*Record) []string {
+	return slices.Sorted(maps.Keys(m))
 }

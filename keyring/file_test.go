@@ -80,7 +80,8 @@ func TestFileMissing(t *testing.T) {
 
 	// The passphrase from Unlock is the file's passphrase.
 	b2 := openFile(t, path)
-	if _, err := b2.Unlock(testCtx(t), secret.FromString("another")); !errors.Is(err, ErrBadPassphrase) {
+	_, err = b2.Unlock(testCtx(t), secret.FromString("another"))
+	if !errors.Is(err, ErrBadPassphrase) {
 		t.Fatalf("Unlock with a wrong passphrase = %v, want ErrBadPassphrase", err)
 	}
 	if _, err := b2.Unlock(testCtx(t), nil); !errors.Is(err, ErrBadPassphrase) {

@@ -190,7 +190,8 @@ func TestSystemCrashBetweenWrites(t *testing.T) {
 	if err := b.Put(ctx, sample("new", map[string]string{"k": "v"})); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	if got, want := readIndexNames(t, svc), []string{"damaged", "new", "real"}; !slices.Equal(got, want) {
+	got, want := readIndexNames(t, svc), []string{"damaged", "new", "real"}
+	if !slices.Equal(got, want) {
 		t.Fatalf("index after Put = %v, want %v", got, want)
 	}
 
@@ -199,11 +200,11 @@ func TestSystemCrashBetweenWrites(t *testing.T) {
 	if err := b.Put(ctx, fresh); err != nil {
 		t.Fatalf("Put(orphan): %v", err)
 	}
-	got := unlockAll(t, b, nil)
-	if got["orphan"] == nil {
+	recsByName := unlockAll(t, b, nil)
+	if recsByName["orphan"] == nil {
 		t.Fatalf("orphan not visible after Put")
 	}
-	checkSame(t, got["orphan"], fresh)
+	checkSame(t, recsByName["orphan"], fresh)
 
 	// A Delete removes an item the index does not name.
 	if err := gokeyring.Set(svc, "stray", string(orphan)); err != nil {

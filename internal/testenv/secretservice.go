@@ -106,7 +106,8 @@ func SessionBus(t testing.TB) *Bus {
 		t.Fatalf("dbus-daemon printed no address within %v", startTimeout)
 	}
 	if addr == "" {
-		t.Fatalf("dbus-daemon exited without an address; see %s", filepath.Join(dir, "dbus-daemon.log"))
+		t.Fatalf("dbus-daemon exited without an address; see %s",
+			filepath.Join(dir, "dbus-daemon.log"))
 	}
 
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)

@@ -99,7 +99,8 @@ func TestSecretService(t *testing.T) {
 	if keyringPID == 0 {
 		return // skipped
 	}
-	for name, pid := range map[string]int{"gnome-keyring-daemon": keyringPID, "dbus-daemon": busPID} {
+	pids := map[string]int{"gnome-keyring-daemon": keyringPID, "dbus-daemon": busPID}
+	for name, pid := range pids {
 		if alive(pid) {
 			t.Errorf("%s (pid %d) still runs after the test ended", name, pid)
 		}
