@@ -92,13 +92,15 @@ func fishQuote(s string) string {
 
 // dotenvLine writes NAME=VALUE for dotenv readers. A value is single-quoted
 // (taken literally) when it can be, else double-quoted with \\, \", \n, \r
-// and \$ escapes. Either form is checked by reading it back with godotenv;
-// a value that no form carries exactly (some mixes of quotes, newlines and
-// a final backslash) is refused rather than written wrong.
+// and \$ escapes, else left unquoted. Each form is checked by reading it
+// back with godotenv; a value that no form carries exactly (some mixes of
+// quotes, newlines and a final backslash) is refused rather than written
+// wrong.
 func dotenvLine(n, v string) (string, error) {
 	candidates := []string{
 		"'" + v + "'",
 		`"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, `$`, `\$`).Replace(v) + `"`,
+		v,
 	}
 	for _, q := range candidates {
 		line := n + "=" + q
