@@ -108,6 +108,11 @@ class Client:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+
     def close(self) -> None:
         """Close the connection. Further calls raise ValueError."""
         with self._lock:
