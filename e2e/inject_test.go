@@ -44,9 +44,11 @@ func newInjFixture(t *testing.T) *injFixture {
 	return f
 }
 
-// scrub hides the fixture's values in text about to be logged.
+// scrub hides the fixture's values, and their first bytes, in text about to
+// be logged.
 func (f *injFixture) scrub(s string) string {
-	return strings.NewReplacer(f.openai, "[openai]", f.token, "[mytoken]", f.dbPass, "[db]").Replace(s)
+	return strings.NewReplacer(f.openai, "[openai]", f.token, "[mytoken]", f.dbPass, "[db]",
+		f.openai[:10], "[openai...]", f.token[:10], "[mytoken...]", f.dbPass[:10], "[db...]").Replace(s)
 }
 
 // hasValue reports whether s holds any of the fixture's values.
@@ -97,10 +99,10 @@ printf 'tok:%s\n' "$MYTOKEN"`
 	}
 	wantOut := "<redacted:openai>\nkey=<redacted:openai>;end\n<redacted:openai>\ntok:<redacted:mytoken>\n"
 	if out != wantOut {
-		t.Errorf("stdout = %q, want %q", out, wantOut)
+		t.Errorf("stdout = %q, want %q", f.scrub(out), wantOut)
 	}
 	if errs != "err:<redacted:openai>\n" {
-		t.Errorf("stderr = %q, want %q", errs, "err:<redacted:openai>\n")
+		t.Errorf("stderr = %q, want %q", f.scrub(errs), "err:<redacted:openai>\n")
 	}
 
 	// Without --mask the command writes straight through.
