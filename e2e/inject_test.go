@@ -170,14 +170,17 @@ PLAIN=just text
 	if code != 0 {
 		t.Fatalf("credctl exec --env-file: exit %d: %s", code, f.scrub(errs))
 	}
-	want := f.openai + "|" + f.dbPass + "|postgres://app:" + f.dbPass + "@db.internal/app|" + f.token + "|just text\n"
+	want := f.openai + "|" + f.dbPass + "|postgres://app:" + f.dbPass + "@db.internal/app|" +
+		f.token + "|just text\n"
 	if out != want {
 		t.Errorf("child saw %q, want %q", f.scrub(out), f.scrub(want))
 	}
 
 	// With --mask, resolved references are hidden too.
 	out, _, code = f.d.Run("", "exec", "--mask", "--env-file", envFile, "--", "sh", "-c", script)
-	if code != 0 || out != "<redacted:openai>|<redacted:db>|postgres://app:<redacted:db>@db.internal/app|<redacted:mytoken>|just text\n" {
+	masked := "<redacted:openai>|<redacted:db>|postgres://app:<redacted:db>@db.internal/app|" +
+		"<redacted:mytoken>|just text\n"
+	if code != 0 || out != masked {
 		t.Errorf("with --mask: exit %d, stdout %q", code, f.scrub(out))
 	}
 }
@@ -193,7 +196,8 @@ func TestExecEnvFileErrors(t *testing.T) {
 	}{
 		{"missing credential", "A=cred://nope", 5, []string{"cred://nope", ":2:"}},
 		{"missing field", "A=cred://db/nofield", 5, []string{"cred://db/nofield", ":2:"}},
-		{"malformed", "A=cred://db/password/extra", 1, []string{"malformed reference", "cred://db/password/extra", ":2:"}},
+		{"malformed", "A=cred://db/password/extra", 1,
+			[]string{"malformed reference", "cred://db/password/extra", ":2:"}},
 		{"empty name", "A=x cred:// y", 1, []string{"malformed reference", ":2:"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -177,7 +177,8 @@ COMMAND writes straight to credctl's stdout and stderr.`,
 					masks = append(masks, rs.masks()...)
 					for _, m := range masks {
 						if len(m.value) > 0 && len(m.value) < minMaskLen {
-							fmt.Fprintf(e.stderr, "credctl: warning: a value of %s is shorter than %d bytes and is not masked\n", m.name, minMaskLen)
+							fmt.Fprintf(e.stderr, "credctl: warning: a value of %s is shorter "+
+								"than %d bytes and is not masked\n", m.name, minMaskLen)
 						}
 					}
 				}

@@ -144,7 +144,10 @@ func TestMaskWriterIgnoresShortValuesAndPassesThrough(t *testing.T) {
 
 func TestMaskWriterLongerValueWins(t *testing.T) {
 	var out lockedBuffer
-	m := newMaskWriter(&out, []maskSecret{{name: "short", value: "secret"}, {name: "long", value: "secret-and-more"}})
+	m := newMaskWriter(&out, []maskSecret{
+		{name: "short", value: "secret"},
+		{name: "long", value: "secret-and-more"},
+	})
 	m.delay = time.Hour
 	m.Write([]byte("secret-and-more secret"))
 	m.Close()

@@ -23,7 +23,10 @@ import (
 const refScheme = "cred://"
 
 // refRE matches a well-formed reference. Submatches: name, field.
-var refRE = regexp.MustCompile(`cred://([A-Za-z0-9_][A-Za-z0-9._-]{0,127})(?:/([A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?`)
+var refRE = regexp.MustCompile(`cred://(` + refName + `)(?:/(` + refName + `))?`)
+
+// refName is a credential or field name, as protocol.ValidName has it.
+const refName = `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`
 
 // ref is one parsed reference.
 type ref struct {
