@@ -129,7 +129,7 @@ func builtinTypes() []*Type {
 			Name: Generic, Description: "any secret, exported under the credential's name",
 			Main: GenericValue, AnyFields: true,
 			Fields: []Field{
-				{Name: GenericValue, Secret: true, Rule: ruleToken, check: tokenShape},
+				{Name: GenericValue, Secret: true},
 			},
 		},
 		keyOnly("mistral", "Mistral AI API key", "MISTRAL_API_KEY", "", nil,
