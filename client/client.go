@@ -240,12 +240,20 @@ func (c *Client) roundTrip(ctx context.Context, w *wire, line []byte, result any
 	defer stop()
 
 	if _, err := w.nc.Write(line); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, err
 	}
 	resp, err := w.lr.ReadLine()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		// The socket's deadline is the context's, and may fire a moment
+		// before the context notices.
+		if ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(deadline) {
+			return nil, context.DeadlineExceeded
 		}
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func (b *systemBackend) Unlock(ctx context.Context, _ *secret.Secret) ([]*Record
 }
 
 // Put stores rec as its own item and, when the name is new, adds it to the
-// index after the item is written.
+// index first.
 func (b *systemBackend) Put(ctx context.Context, rec *Record) error {
 	if err := checkRecord(rec); err != nil {
 		return err
@@ -134,20 +134,26 @@ func (b *systemBackend) Put(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode credential %s: %v", rec.Name, err)
 	}
+	defer secret.Wipe(data)
+
+	// The index is written first: a crash between the two writes leaves
+	// an index entry without its item, which Unlock skips, rather than an
+	// item no index names, which Unlock could never find.
+	added := !b.names[rec.Name]
+	if added {
+		if err := b.writeIndex(ctx, b.sortedNames(rec.Name, "")); err != nil {
+			return err
+		}
+	}
 	// go-keyring takes a string: that copy cannot be wiped.
 	err = b.call(ctx, "write credential "+rec.Name, func() error {
 		return gokeyring.Set(b.opts.Service, rec.Name, string(data))
 	})
-	secret.Wipe(data)
 	if err != nil {
-		return err
-	}
-
-	if b.names[rec.Name] {
-		return nil
-	}
-	next := b.sortedNames(rec.Name, "")
-	if err := b.writeIndex(ctx, next); err != nil {
+		if added {
+			// Best effort: take the name back out of the index.
+			_ = b.writeIndex(ctx, b.sortedNames("", rec.Name))
+		}
 		return err
 	}
 	b.names[rec.Name] = true

@@ -114,11 +114,11 @@ func CheckPrivateDir(dir string) error {
 // socket owned by the current user, not open to others, in a private
 // folder: an impostor's socket is refused.
 func CheckSocket(sock string) error {
-	if err := CheckPrivateDir(filepath.Dir(sock)); err != nil {
-		return err
-	}
 	st, err := os.Lstat(sock)
 	if err != nil {
+		return err // nothing there: no agent, nothing to trust or refuse
+	}
+	if err := CheckPrivateDir(filepath.Dir(sock)); err != nil {
 		return err
 	}
 	if st.Mode()&fs.ModeSocket == 0 {
