@@ -75,7 +75,7 @@ func jsonEqual(a, b RawID) bool {
 func TestDecodeRequestRejects(t *testing.T) {
 	tests := []struct {
 		name, line, want string
-		keepID       bool
+		keepID           bool
 	}{
 		{"invalid UTF-8", "{\"op\":\"get\",\"name\":\"\xff\"}", "UTF-8", false},
 		{"array", `[1,2,3]`, "JSON object", false},
