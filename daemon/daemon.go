@@ -30,12 +30,12 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/airtrain-ai/credd/audit"
-	"github.com/airtrain-ai/credd/catalog"
 	"github.com/airtrain-ai/credd/keyring"
 	"github.com/airtrain-ai/credd/protocol"
 )
@@ -66,9 +66,9 @@ type Config struct {
 	MaxConns int
 	// Version is reported by hello.
 	Version string
-	// Types is the registry of credential types (default: the built-in
-	// catalog).
-	Types *catalog.Registry
+	// Rules are the initial reloadable settings: access rules, types,
+	// rotation ages, confirmation and idle lock. Nil means none.
+	Rules *Rules
 	// AutoUnlock reads a backend that needs no passphrase when the server
 	// starts, so that a fresh daemon on the OS keyring serves at once.
 	AutoUnlock bool
@@ -93,6 +93,19 @@ type Server struct {
 	expiresAt time.Time
 	expiry    *time.Timer
 	gen       uint64 // bumped by every unlock and lock, for the expiry timer
+
+	rulesP atomic.Pointer[Rules]
+
+	// pendMu guards pending and remember.
+	pendMu   sync.Mutex
+	pending  map[string]*pendingReq
+	remember map[string]time.Time
+
+	// lastUse is when a get last succeeded, in Unix nanoseconds, for the
+	// idle lock.
+	lastUse   atomic.Int64
+	idleTimer *time.Timer
+	idleMu    sync.Mutex
 
 	conns    sync.WaitGroup
 	sem      chan struct{}
@@ -119,17 +132,21 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = protocol.MaxConns
 	}
-	return &Server{
-		cfg:     cfg,
-		log:     cfg.Log,
-		start:   time.Now(),
-		uid:     os.Getuid(),
-		locked:  true,
-		creds:   map[string]*keyring.Record{},
-		sem:     make(chan struct{}, cfg.MaxConns),
-		closing: make(chan struct{}),
-		live:    map[*conn]struct{}{},
-	}, nil
+	s := &Server{
+		cfg:      cfg,
+		pending:  map[string]*pendingReq{},
+		remember: map[string]time.Time{},
+		log:      cfg.Log,
+		start:    time.Now(),
+		uid:      os.Getuid(),
+		locked:   true,
+		creds:    map[string]*keyring.Record{},
+		sem:      make(chan struct{}, cfg.MaxConns),
+		closing:  make(chan struct{}),
+		live:     map[*conn]struct{}{},
+	}
+	s.SetRules(cfg.Rules)
+	return s, nil
 }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after a

@@ -9,6 +9,7 @@ import (
 	"github.com/airtrain-ai/credd/audit"
 	"github.com/airtrain-ai/credd/catalog"
 	"github.com/airtrain-ai/credd/keyring"
+	"github.com/airtrain-ai/credd/policy"
 	"github.com/airtrain-ai/credd/protocol"
 	"github.com/airtrain-ai/credd/secret"
 )
@@ -35,6 +36,12 @@ func (s *Server) dispatch(c *conn, req *protocol.Request) *protocol.Response {
 		return s.opUnlock(c, req)
 	case protocol.OpLock:
 		return s.opLock(c, req)
+	case protocol.OpPending:
+		return s.opPending()
+	case protocol.OpApprove:
+		return s.opAnswer(c, req, true)
+	case protocol.OpDeny:
+		return s.opAnswer(c, req, false)
 	}
 	return fail(protocol.Errorf(protocol.CodeUnknownOp, "unknown op %q", truncate(req.Op, 32)))
 }
@@ -113,6 +120,9 @@ func (s *Server) status() *protocol.StatusResult {
 
 func (s *Server) opList(c *conn, req *protocol.Request) *protocol.Response {
 	rec := record(c, req, audit.EventList)
+	if e := s.authorize(c, req, policy.OpList, "", rec); e != nil {
+		return fail(s.audited(rec, e))
+	}
 	s.mu.RLock()
 	if s.locked {
 		s.mu.RUnlock()
@@ -123,6 +133,7 @@ func (s *Server) opList(c *conn, req *protocol.Request) *protocol.Response {
 		infos = append(infos, info(r))
 	}
 	s.mu.RUnlock()
+	infos = s.visible(c, req, infos)
 	slices.SortFunc(infos, func(a, b protocol.Info) int { return compare(a.Name, b.Name) })
 	if e := s.audited(rec, nil); e != nil {
 		return fail(e)
@@ -163,6 +174,9 @@ func (s *Server) opGet(c *conn, req *protocol.Request) *protocol.Response {
 		}
 	}
 	rec := record(c, req, audit.EventGet)
+	if e := s.authorize(c, req, policy.OpGet, req.Name, rec); e != nil {
+		return fail(s.audited(rec, e))
+	}
 	cred, e := s.lookup(req.Name, req.Field)
 	if e != nil {
 		return fail(s.audited(rec, e))
@@ -171,6 +185,7 @@ func (s *Server) opGet(c *conn, req *protocol.Request) *protocol.Response {
 		cred.Wipe()
 		return fail(e)
 	}
+	s.touch()
 	if req.Field != "" {
 		return ok(&protocol.GetResult{Value: cred.Fields[req.Field]})
 	}
@@ -211,6 +226,9 @@ func (s *Server) opSet(c *conn, req *protocol.Request) *protocol.Response {
 	}
 
 	rec := record(c, req, audit.EventSet)
+	if e := s.authorize(c, req, policy.OpSet, req.Name, rec); e != nil {
+		return fail(s.audited(rec, e))
+	}
 	created, e := s.put(req.Name, req.Type, fields, unchecked)
 	if e = s.audited(rec, e); e != nil {
 		return fail(e)
@@ -260,6 +278,9 @@ func (s *Server) opDelete(c *conn, req *protocol.Request) *protocol.Response {
 		return fail(e)
 	}
 	rec := record(c, req, audit.EventDelete)
+	if e := s.authorize(c, req, policy.OpDelete, req.Name, rec); e != nil {
+		return fail(s.audited(rec, e))
+	}
 	if e := s.remove(req.Name); e != nil {
 		return fail(s.audited(rec, e))
 	}
@@ -296,6 +317,9 @@ func (s *Server) remove(name string) *protocol.Error {
 
 func (s *Server) opUnlock(c *conn, req *protocol.Request) *protocol.Response {
 	rec := record(c, req, audit.EventUnlock)
+	if e := s.authorize(c, req, policy.OpUnlock, "", rec); e != nil {
+		return fail(s.audited(rec, e))
+	}
 	var pass *secret.Secret
 	if req.Passphrase != nil {
 		pass = req.Passphrase.S
@@ -315,6 +339,7 @@ func (s *Server) opUnlock(c *conn, req *protocol.Request) *protocol.Response {
 	if e := s.audited(rec, nil); e != nil {
 		return fail(e)
 	}
+	s.touch()
 	s.log.Info().Int("credentials", n).Msg("unlocked")
 	res := &protocol.UnlockResult{Credentials: n}
 	if !exp.IsZero() {
@@ -325,13 +350,33 @@ func (s *Server) opUnlock(c *conn, req *protocol.Request) *protocol.Response {
 }
 
 func (s *Server) opLock(c *conn, req *protocol.Request) *protocol.Response {
+	rec := record(c, req, audit.EventLock)
+	if e := s.authorize(c, req, policy.OpLock, "", rec); e != nil {
+		return fail(s.audited(rec, e))
+	}
 	s.writeMu.Lock()
 	s.lockLocked()
 	s.writeMu.Unlock()
 	s.cfg.Backend.Lock()
 	s.log.Info().Msg("locked; credentials wiped")
-	if e := s.audited(record(c, req, audit.EventLock), nil); e != nil {
+	if e := s.audited(rec, nil); e != nil {
 		return fail(e)
 	}
 	return ok(nil)
+}
+
+// visible drops from infos the credentials the caller may not list.
+func (s *Server) visible(c *conn, req *protocol.Request, infos []protocol.Info) []protocol.Info {
+	if s.rules().Policy == nil {
+		return infos
+	}
+	names := make([]string, len(infos))
+	for i, in := range infos {
+		names[i] = in.Name
+	}
+	keep := map[string]bool{}
+	for _, n := range s.allowedNames(c, req, names) {
+		keep[n] = true
+	}
+	return slices.DeleteFunc(infos, func(in protocol.Info) bool { return !keep[in.Name] })
 }

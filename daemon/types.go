@@ -10,7 +10,7 @@ import (
 
 // types returns the registry of credential types in force.
 func (s *Server) types() *catalog.Registry {
-	if r := s.cfg.Types; r != nil {
+	if r := s.rules().Types; r != nil {
 		return r
 	}
 	return catalog.Builtin()

@@ -235,3 +235,8 @@ func keyOf(fi os.FileInfo) (fileKey, bool) {
 		ctime: st.Ctim.Nano(),
 	}, true
 }
+
+// Parent returns the pid of pid's parent process.
+func Parent(pid int) (int, error) {
+	return parentPID("/proc/" + strconv.Itoa(pid))
+}

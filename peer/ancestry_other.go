@@ -35,3 +35,6 @@ func Unit(pid int) (string, error) { return "", ErrNotImplemented }
 
 // keyOf reports false: file versions are not cached on this OS.
 func keyOf(fi os.FileInfo) (fileKey, bool) { return fileKey{}, false }
+
+// Parent returns ErrNotImplemented.
+func Parent(pid int) (int, error) { return 0, ErrNotImplemented }

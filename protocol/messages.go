@@ -221,3 +221,22 @@ type TypeInfo struct {
 type TypesResult struct {
 	Types []TypeInfo `json:"types"`
 }
+
+// PendingInfo describes a request waiting for the user's confirmation.
+type PendingInfo struct {
+	ID         string    `json:"id"`
+	Op         string    `json:"op"`
+	Credential string    `json:"credential,omitempty"`
+	PID        int       `json:"pid"`
+	Exe        string    `json:"exe"`
+	Cmdline    string    `json:"cmdline"`
+	Agent      string    `json:"agent,omitempty"`
+	Skill      string    `json:"skill,omitempty"`
+	Rule       string    `json:"rule"`
+	Created    time.Time `json:"created"`
+}
+
+// PendingResult answers pending.
+type PendingResult struct {
+	Pending []PendingInfo `json:"pending"`
+}

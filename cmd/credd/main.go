@@ -31,6 +31,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/airtrain-ai/credd/audit"
+	"github.com/airtrain-ai/credd/config"
 	"github.com/airtrain-ai/credd/daemon"
 	"github.com/airtrain-ai/credd/internal/paths"
 	"github.com/airtrain-ai/credd/keyring"
@@ -57,6 +58,8 @@ type options struct {
 	allowRoot bool
 	lineWait  time.Duration
 	showVer   bool
+	config    string
+	check     bool
 }
 
 func main() {
@@ -71,6 +74,8 @@ func main() {
 	fs.BoolVar(&o.allowRoot, "allow-root", false, "serve root as well as the daemon's own user")
 	fs.DurationVar(&o.lineWait, "line-timeout", protocol.IdleTimeout, "drop a client that stalls this long in the middle of a request line")
 	fs.BoolVar(&o.showVer, "version", false, "print the version and exit")
+	fs.StringVar(&o.config, "config", "", "config file `path` (default $XDG_CONFIG_HOME/airtrain/credd.toml); flags override it")
+	fs.BoolVar(&o.check, "check-config", false, "check the config file and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -85,9 +90,20 @@ func main() {
 		fmt.Println("credd", versionString())
 		return
 	}
+	if o.check {
+		os.Exit(checkConfig(o.config))
+	}
 
 	log := newLogger()
-	if err := run(o, log); err != nil {
+	cfg, err := config.Load(o.config)
+	if err != nil {
+		log.Error().Err(err).Msg("bad config; not starting")
+		os.Exit(1)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	applyConfig(&o, cfg, set)
+	if err := run(o, cfg, log); err != nil {
 		log.Error().Err(err).Msg("credd stopped")
 		os.Exit(1)
 	}
@@ -112,7 +128,7 @@ func newLogger() zerolog.Logger {
 	return zerolog.New(os.Stderr).With().Timestamp().Logger()
 }
 
-func run(o options, log zerolog.Logger) error {
+func run(o options, cfg *config.Config, log zerolog.Logger) error {
 	// Before any secret exists in this process.
 	if err := daemon.Harden(); err != nil {
 		return err
@@ -140,7 +156,16 @@ func run(o options, log zerolog.Logger) error {
 	}
 	log.Info().Str("socket", sockPath).Str("audit_log", auditPath).Int("pid", os.Getpid()).Msg("listening")
 
+	rules, err := buildRules(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.Path != "" {
+		log.Info().Str("config", cfg.Path).Int("rules", len(cfg.Rules)).Msg("config loaded")
+	}
+
 	srv, err := daemon.New(daemon.Config{
+		Rules:       rules,
 		Backend:     backend,
 		Audit:       al,
 		Log:         log,
@@ -156,6 +181,15 @@ func run(o options, log zerolog.Logger) error {
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	r := &reloader{path: cfg.Path, explicit: o.config != "", srv: srv, audit: al, log: log}
+	if r.path == "" {
+		r.path, _ = config.DefaultPath()
+	}
+	go r.run()
+	go lockOnSignal(srv)
+	if cfg.LockOnScreenLock != nil && *cfg.LockOnScreenLock {
+		go watchScreenLock(srv, log)
+	}
 	// A broken pipe to a client that left is an error on that
 	// connection, not a reason to die.
 	signal.Ignore(syscall.SIGPIPE)
