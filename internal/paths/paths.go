@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 )
 
@@ -22,21 +21,12 @@ const SocketEnv = "AIRTRAIN_CRED_SOCK"
 const MaxSocketPath = 103
 
 // Socket returns the socket path: $AIRTRAIN_CRED_SOCK when set, else
-// $XDG_RUNTIME_DIR/airtrain/credd.sock, else airtrain-<uid>/credd.sock in
-// the system temp folder.
+// DefaultSocket.
 func Socket() string {
 	if p := os.Getenv(SocketEnv); p != "" {
 		return p
 	}
 	return DefaultSocket()
-}
-
-// DefaultSocket returns the socket path that ignores $AIRTRAIN_CRED_SOCK.
-func DefaultSocket() string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "airtrain", "credd.sock")
-	}
-	return filepath.Join(os.TempDir(), "airtrain-"+strconv.Itoa(os.Getuid()), "credd.sock")
 }
 
 func xdg(env, fallback string) string {
