@@ -180,7 +180,7 @@ func (l *list) UnmarshalText(b []byte) error {
 
 type rawRule struct {
 	Name      string `toml:"name"`
-	Names     list   `toml:"names"`
+	Names     list   `toml:"credentials"`
 	Ops       list   `toml:"ops"`
 	Exe       list   `toml:"exe"`
 	ExeSHA256 list   `toml:"exe_sha256"`

@@ -46,7 +46,7 @@ func TestExampleParses(t *testing.T) {
 	// Every key the decoder knows is set in the example.
 	for _, key := range []string{"backend", "socket", "audit_log", "lifetime", "idle_timeout",
 		"allow_root", "file", "lock_on_screen_lock", "confirm_command", "confirm_timeout",
-		"default_action", "name =", "names", "ops", "exe =", "exe_sha256", "uid", "gid",
+		"default_action", "name =", "credentials", "ops", "exe =", "exe_sha256", "uid", "gid",
 		"parent_exe", "unit", "agent", "skill", "action", "description", "secret", "required",
 		"env", "pattern", "default =", "max_age", "[rotation.type.", "[validate.base_url]"} {
 		b, _ := os.ReadFile("example.toml")
@@ -84,7 +84,7 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", "allow_root = \"yes\"\n", `credd.toml:1: allow_root: wrong type: got a string, want a boolean`},
 		{"wrong list type", "[[rule]]\naction = \"allow\"\nexe = 3\n", `credd.toml:3: rule[0].exe: bad glob "3"`},
 		{"bad glob", "[[rule]]\naction = \"allow\"\n\n[[rule]]\naction = \"allow\"\n\n[[rule]]\n" +
-			"action = \"deny\"\nnames = [\"a\"]\n\nexe = [\"/ok\", \"[\"]\n",
+			"action = \"deny\"\ncredentials = [\"a\"]\n\nexe = [\"/ok\", \"[\"]\n",
 			`credd.toml:11: rule[2].exe: bad glob "[": syntax error in pattern`},
 		{"relative exe", "[[rule]]\naction = \"allow\"\nexe = \"python3\"\n",
 			`credd.toml:3: rule[0].exe: bad glob "python3": must be an absolute path`},

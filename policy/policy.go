@@ -156,7 +156,7 @@ func check(r *Rule) *RuleError {
 		list     []string
 		absolute bool
 	}{
-		{"names", r.Names, false}, {"exe", r.Exe, true}, {"parent_exe", r.ParentExe, true},
+		{"credentials", r.Names, false}, {"exe", r.Exe, true}, {"parent_exe", r.ParentExe, true},
 		{"unit", r.Unit, false}, {"agent", r.Agent, false}, {"skill", r.Skill, false},
 	}
 	for _, g := range globs {

@@ -109,7 +109,7 @@ func TestNewErrors(t *testing.T) {
 		key  string
 	}{
 		{"action", Rule{Action: "yes"}, "action"},
-		{"glob", Rule{Names: []string{"a["}, Action: Allow}, "names"},
+		{"glob", Rule{Names: []string{"a["}, Action: Allow}, "credentials"},
 		{"empty glob", Rule{Unit: []string{""}, Action: Allow}, "unit"},
 		{"relative parent", Rule{ParentExe: []string{"bash"}, Action: Allow}, "parent_exe"},
 		{"op", Rule{Ops: []string{"read"}, Action: Allow}, "ops"},
