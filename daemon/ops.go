@@ -42,6 +42,12 @@ func (s *Server) dispatch(c *conn, req *protocol.Request) *protocol.Response {
 		return s.opAnswer(c, req, true)
 	case protocol.OpDeny:
 		return s.opAnswer(c, req, false)
+	case protocol.OpValidate:
+		return s.opValidate(c, req)
+	case protocol.OpRotate:
+		return s.opRotate(c, req)
+	case protocol.OpUndo:
+		return s.opUndoRotate(c, req)
 	}
 	return fail(protocol.Errorf(protocol.CodeUnknownOp, "unknown op %q", truncate(req.Op, 32)))
 }
@@ -110,6 +116,7 @@ func (s *Server) status() *protocol.StatusResult {
 		UptimeS:      int64(time.Since(s.start).Seconds()),
 		PID:          os.Getpid(),
 		MemoryLocked: secret.MemoryStats().Locked,
+		RotationDue:  s.dueNamesLocked(),
 	}
 	if !s.expiresAt.IsZero() {
 		t := s.expiresAt.UTC()
@@ -130,7 +137,9 @@ func (s *Server) opList(c *conn, req *protocol.Request) *protocol.Response {
 	}
 	infos := make([]protocol.Info, 0, len(s.creds))
 	for _, r := range s.creds {
-		infos = append(infos, info(r))
+		in := info(r)
+		in.RotationDue = s.rotationDue(r, time.Now())
+		infos = append(infos, in)
 	}
 	s.mu.RUnlock()
 	infos = s.visible(c, req, infos)
@@ -341,6 +350,7 @@ func (s *Server) opUnlock(c *conn, req *protocol.Request) *protocol.Response {
 	}
 	s.touch()
 	s.log.Info().Int("credentials", n).Msg("unlocked")
+	s.warnRotationDue()
 	res := &protocol.UnlockResult{Credentials: n}
 	if !exp.IsZero() {
 		t := exp.UTC()

@@ -240,3 +240,29 @@ type PendingInfo struct {
 type PendingResult struct {
 	Pending []PendingInfo `json:"pending"`
 }
+
+// ValidateItem is the verdict on one credential in a validate reply. It
+// never holds a value. Error is set instead of a verdict when the credential
+// could not be checked at all (denied, not found, audit log unavailable).
+type ValidateItem struct {
+	Name string `json:"name"`
+	Type string `json:"type,omitempty"`
+	// Outcome is "valid", "invalid" or "unknown"; "" when Error is set.
+	Outcome string `json:"outcome,omitempty"`
+	// Online reports that the verdict came from the provider; otherwise
+	// it is the offline format check's.
+	Online bool `json:"online,omitempty"`
+	// Status is the provider's HTTP status, or 0 when no answer came.
+	Status int `json:"status,omitempty"`
+	// DurationMS is how long the provider took to answer, in
+	// milliseconds.
+	DurationMS int64 `json:"duration_ms,omitempty"`
+	// Reason explains an invalid or unknown outcome in words.
+	Reason string `json:"reason,omitempty"`
+	Error  *Error `json:"error,omitempty"`
+}
+
+// ValidateResult answers validate: one item per credential, sorted by name.
+type ValidateResult struct {
+	Results []ValidateItem `json:"results"`
+}
