@@ -106,6 +106,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	runner := c.build(fs)
 	rest, err := parseFlags(fs, args[1:])
 	if err == nil {
+		err = autostart(context.Background(), c.name, e)
+	}
+	if err == nil {
 		err = runner(context.Background(), e, rest)
 	}
 	return report(stderr, c, e.client.Socket(), err)
