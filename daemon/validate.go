@@ -41,7 +41,8 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 //
 //	results  [{name, type, outcome, online, status, duration_ms, reason,
 //	           error}], sorted by name. outcome is "valid", "invalid" or
-//	           "unknown"; online tells whether the provider gave it;
+//	           "unknown"; online tells whether it is the verdict of an
+//	           online check (else of the offline format check);
 //	           status is the provider's HTTP status (0: no answer);
 //	           duration_ms is the call's duration; reason explains an
 //	           invalid or unknown outcome. error ({code, message}) replaces
@@ -144,7 +145,7 @@ func (s *Server) validateOne(ctx context.Context, name string, online bool, rec 
 			hc = defaultHTTPClient
 		}
 		res = catalog.Validate(ctx, hc, t, fields, rules.BaseURLs[t.Name])
-		item.Online = res.Status != 0
+		item.Online = true
 	default:
 		res = catalog.Result{Outcome: catalog.Valid}
 		if err := t.Check(fields); err != nil {

@@ -249,8 +249,9 @@ type ValidateItem struct {
 	Type string `json:"type,omitempty"`
 	// Outcome is "valid", "invalid" or "unknown"; "" when Error is set.
 	Outcome string `json:"outcome,omitempty"`
-	// Online reports that the verdict came from the provider; otherwise
-	// it is the offline format check's.
+	// Online reports that the verdict is an online check's (the reason
+	// says when no provider answered); otherwise it is the offline format
+	// check's.
 	Online bool `json:"online,omitempty"`
 	// Status is the provider's HTTP status, or 0 when no answer came.
 	Status int `json:"status,omitempty"`
