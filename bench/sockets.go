@@ -26,7 +26,7 @@ func (r *run) sockets() error {
 		return err
 	}
 	defer d.stop()
-	defer r.progress("credd used %s", rssText(d.child))
+	defer func() { r.progress("credd used %s after the socket rows", rssText(d.child)) }()
 
 	size, err := replySize(d.socket)
 	if err != nil {

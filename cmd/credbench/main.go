@@ -56,9 +56,6 @@ type options struct {
 
 func main() {
 	var o options
-	_, gkdErr := exec.LookPath("gnome-keyring-daemon")
-	_, busErr := exec.LookPath("dbus-daemon")
-
 	fs := flag.NewFlagSet("credbench", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(os.Stderr, usage); fs.PrintDefaults() }
 	fs.StringVar(&o.credd, "credd", "", "credd `binary` (default: next to credbench, else on PATH)")
@@ -70,8 +67,8 @@ func main() {
 	fs.IntVar(&o.ops, "ops", 300000, "most timed operations per row, all clients together")
 	fs.IntVar(&o.warmup, "warmup", 200, "warm-up operations per client before timing")
 	fs.IntVar(&o.procRuns, "proc-runs", 50, "runs of each whole-process row")
-	fs.BoolVar(&o.keyring, "keyring", gkdErr == nil && busErr == nil,
-		"start a private gnome-keyring for the keyring rows (default on when installed)")
+	fs.BoolVar(&o.keyring, "keyring", true,
+		"start a private gnome-keyring for the keyring rows (skipped when not installed)")
 	fs.IntVar(&o.keyringCalls, "keyring-calls", 200, "go-keyring reads in all, warm-up included")
 	fs.StringVar(&o.memory, "memory", "10,1000,10000", "credential `counts` to measure memory with")
 	fs.IntVar(&o.unlockCreds, "unlock-creds", 100, "credentials to unlock from gnome-keyring")
