@@ -117,7 +117,8 @@ func (s *Server) opValidate(c *conn, req *protocol.Request) *protocol.Response {
 }
 
 // validateOne checks one credential and writes its audit record rec.
-func (s *Server) validateOne(ctx context.Context, name string, online bool, rec *audit.Record) protocol.ValidateItem {
+func (s *Server) validateOne(ctx context.Context, name string, online bool,
+	rec *audit.Record) protocol.ValidateItem {
 	item := protocol.ValidateItem{Name: name}
 	s.mu.RLock()
 	r := s.creds[name]

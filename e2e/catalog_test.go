@@ -431,8 +431,10 @@ func TestValidateOnlineThroughDaemon(t *testing.T) {
 	}
 
 	// Each stand-in saw its keys in the right header, never in the URL.
+	byType := map[string]*standIn{"openai": openai, "anthropic": anthropic, "gemini": gemini}
 	for name, key := range keys {
-		s := map[string]*standIn{"openai": openai, "anthropic": anthropic, "gemini": gemini}[strings.SplitN(name, "-", 2)[0]]
+		typ, _, _ := strings.Cut(name, "-")
+		s := byType[typ]
 		if s.seen(key) == 0 {
 			t.Errorf("the %s stand-in never saw %s's key in %s", s.name, name, s.header)
 		}
