@@ -24,6 +24,11 @@ type conn struct {
 	id *peer.Identity
 	lr *protocol.LineReader
 	wb []byte
+	// deadlineAt is when the read deadline was last moved. It is moved
+	// at most once a second: a client is then dropped after between
+	// LineTimeout-1s and LineTimeout of silence mid-line, and a busy
+	// connection does not reset a timer per request.
+	deadlineAt time.Time
 }
 
 // interrupt wakes a connection blocked in a read so that it notices
@@ -113,9 +118,17 @@ func (s *Server) loop(c *conn) {
 				return
 			}
 		}
-		_ = c.nc.SetReadDeadline(time.Now().Add(s.cfg.LineTimeout))
+		if now := time.Now(); now.Sub(c.deadlineAt) > time.Second {
+			_ = c.nc.SetReadDeadline(now.Add(s.cfg.LineTimeout))
+			c.deadlineAt = now
+			if s.isClosing() { // Shutdown may have interrupted just before
+				s.flush(c)
+				return
+			}
+		}
 		line, err := c.lr.ReadLine()
 		if errors.Is(err, os.ErrDeadlineExceeded) && !c.lr.Partial() && !s.isClosing() {
+			c.deadlineAt = time.Time{}
 			continue // silent between requests: a kept-alive client
 		}
 		if err != nil {

@@ -227,5 +227,6 @@ func (s *Server) autoUnlock() {
 		return
 	}
 	s.log.Info().Int("credentials", n).Str("backend", s.cfg.Backend.Kind()).Msg("unlocked at start")
+	s.warnRotationDue()
 	_ = s.cfg.Audit.Write(&audit.Record{Event: audit.EventUnlock, Outcome: audit.Granted, Detail: "at start"})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -80,6 +81,13 @@ func DecodeRequest(line []byte) (*Request, *Error) {
 	if !utf8.Valid(line) {
 		return &req, Errorf(CodeBadRequest, "request is not valid UTF-8")
 	}
+	if decodeFlat(line, &req) {
+		if req.Op == "" {
+			return &req, Errorf(CodeBadRequest, "op is required")
+		}
+		return &req, nil
+	}
+	req = Request{}
 	if err := json.Unmarshal(line, &req); err != nil {
 		var probe struct {
 			ID RawID `json:"id"`
@@ -168,6 +176,11 @@ func AppendResponse(dst []byte, r *Response) ([]byte, error) {
 		return append(dst, "}\n"...), nil
 	}
 	dst = append(dst, `,"ok":true`...)
+	if g, ok := r.Result.(*GetResult); ok {
+		// The hot path: values are appended directly, without
+		// reflection and without an intermediate buffer.
+		return append(appendGet(dst, g), "}\n"...), nil
+	}
 	if r.Result != nil {
 		body, err := marshalResult(r.Result)
 		if err != nil {
@@ -195,6 +208,65 @@ func DecodeResponse(line []byte, result any) (*Header, error) {
 		}
 	}
 	return &h, nil
+}
+
+// appendGet appends a get result's members.
+func appendGet(dst []byte, g *GetResult) []byte {
+	if g.Value != nil {
+		dst = append(dst, `,"value":`...)
+		return appendValue(dst, g.Value)
+	}
+	c := g.Credential
+	if c == nil {
+		return dst
+	}
+	dst = append(dst, `,"credential":{"name":`...)
+	dst = appendString(dst, []byte(c.Name))
+	dst = append(dst, `,"type":`...)
+	dst = appendString(dst, []byte(c.Type))
+	dst = append(dst, `,"fields":{`...)
+	for i, k := range sortedKeys(c.Fields) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, []byte(k))
+		dst = append(dst, ':')
+		dst = appendValue(dst, c.Fields[k])
+	}
+	dst = append(dst, '}')
+	if len(c.Env) > 0 {
+		dst = append(dst, `,"env":{`...)
+		for i, k := range sortedKeys(c.Env) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, []byte(k))
+			dst = append(dst, ':')
+			dst = appendString(dst, []byte(c.Env[k]))
+		}
+		dst = append(dst, '}')
+	}
+	if c.Main != "" {
+		dst = append(dst, `,"main":`...)
+		dst = appendString(dst, []byte(c.Main))
+	}
+	return append(dst, '}')
+}
+
+func appendValue(dst []byte, v *Value) []byte {
+	if v == nil || v.S == nil {
+		return append(dst, `""`...)
+	}
+	return appendString(dst, v.S.Reveal())
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 const hexDigits = "0123456789abcdef"

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 )
 
@@ -115,12 +114,21 @@ var (
 	ErrInternal           = &Error{Code: CodeInternal}
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
-
 // ValidName reports whether s is a valid credential or field name: 1 to 128
 // characters of [A-Za-z0-9._-], not starting with '.' or '-'.
 func ValidName(s string) bool {
-	return nameRE.MatchString(s)
+	if len(s) == 0 || len(s) > MaxNameLen || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // CheckName returns a bad_request error naming what is wrong with s, which
