@@ -16,6 +16,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,6 +64,9 @@ type Record struct {
 	Field      string
 	Outcome    string
 	Peer       *peer.Identity
+	// PeerJSON, when set, is Peer already encoded by EncodePeer: a
+	// connection's identity is encoded once, not once per record.
+	PeerJSON []byte
 	// Agent and Skill are the labels the client reported about itself;
 	// they are written under "self_reported".
 	Agent     string
@@ -95,16 +99,15 @@ type Logger struct {
 	path string
 
 	mu      sync.Mutex
-	cond    *sync.Cond
-	queue   []*waiter // records waiting for the next write
-	writing bool      // a caller is writing a group
-	buf     []byte    // the group being written, reused
+	cur     *group // records waiting for the next write, nil when none
+	writing bool   // a caller is writing groups
+	idle    *sync.Cond
 }
 
-// waiter is one record waiting to be written.
-type waiter struct {
-	line []byte
-	done bool
+// group is the records written by one write(2).
+type group struct {
+	buf  []byte
+	done chan struct{} // closed once written
 	err  error
 }
 
@@ -130,7 +133,7 @@ func Open(path string) (*Logger, error) {
 // New returns a Logger writing to w; path is only reported.
 func New(w io.Writer, path string) *Logger {
 	l := &Logger{w: w, path: path}
-	l.cond = sync.NewCond(&l.mu)
+	l.idle = sync.NewCond(&l.mu)
 	return l
 }
 
@@ -138,50 +141,48 @@ func New(w io.Writer, path string) *Logger {
 func (l *Logger) Path() string { return l.path }
 
 // Write appends r. A nil error means the record is in the file.
+//
+// The first caller to find nobody writing becomes the writer: it writes the
+// group its own record is in and then every group that filled up in the
+// meantime, while the other callers wait for their group alone.
 func (l *Logger) Write(r *Record) error {
-	w := &waiter{line: encode(r)}
+	line := encode(r)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.queue = append(l.queue, w)
-	for !w.done {
-		if l.writing {
-			l.cond.Wait()
-			continue
-		}
-		l.writeGroupLocked()
+	g := l.cur
+	if g == nil {
+		g = &group{done: make(chan struct{})}
+		l.cur = g
 	}
-	if w.err != nil {
-		return fmt.Errorf("write audit log: %w", w.err)
+	g.buf = append(g.buf, line...)
+	if l.writing {
+		l.mu.Unlock()
+		<-g.done
+		return wrapErr(g.err)
 	}
-	return nil
-}
-
-// writeGroupLocked writes every queued record in one write. The caller
-// holds mu; it is released during the write.
-func (l *Logger) writeGroupLocked() {
-	group := l.queue
-	l.queue = nil
 	l.writing = true
-	buf := l.buf[:0]
-	for _, w := range group {
-		buf = append(buf, w.line...)
-	}
-	l.mu.Unlock()
-
-	n, err := l.w.Write(buf)
-	if err == nil && n < len(buf) {
-		err = io.ErrShortWrite
-	}
-
-	l.mu.Lock()
-	if cap(buf) <= 1<<20 {
-		l.buf = buf
-	}
-	for _, w := range group {
-		w.done, w.err = true, err
+	for l.cur != nil {
+		next := l.cur
+		l.cur = nil
+		l.mu.Unlock()
+		n, err := l.w.Write(next.buf)
+		if err == nil && n < len(next.buf) {
+			err = io.ErrShortWrite
+		}
+		next.err = err
+		close(next.done)
+		l.mu.Lock()
 	}
 	l.writing = false
-	l.cond.Broadcast()
+	l.idle.Broadcast()
+	l.mu.Unlock()
+	return wrapErr(g.err)
+}
+
+func wrapErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	return nil
 }
 
 // encode renders r as one JSON line with zerolog.
@@ -199,10 +200,11 @@ func encode(r *Record) []byte {
 	if r.Field != "" {
 		e = e.Str("field", r.Field)
 	}
-	if p := r.Peer; p != nil {
-		e = e.Dict("peer", zerolog.Dict().Int("pid", p.PID).Int("uid", p.UID).
-			Int("gid", p.GID).Str("exe", p.Exe).Bool("exe_deleted", p.ExeDeleted).
-			Str("cmdline", p.Cmdline))
+	switch {
+	case r.PeerJSON != nil:
+		e = e.RawJSON("peer", r.PeerJSON)
+	case r.Peer != nil:
+		e = e.RawJSON("peer", EncodePeer(r.Peer))
 	}
 	if r.Agent != "" || r.Skill != "" {
 		e = e.Dict("self_reported", zerolog.Dict().Str("agent", r.Agent).Str("skill", r.Skill))
@@ -223,6 +225,15 @@ func encode(r *Record) []byte {
 	return line.b
 }
 
+// EncodePeer renders a process identity as the audit log's "peer" member.
+func EncodePeer(p *peer.Identity) []byte {
+	var line lineBuf
+	zl := zerolog.New(&line)
+	zl.Log().Int("pid", p.PID).Int("uid", p.UID).Int("gid", p.GID).Str("exe", p.Exe).
+		Bool("exe_deleted", p.ExeDeleted).Str("cmdline", p.Cmdline).Send()
+	return bytes.TrimSuffix(line.b, []byte("\n"))
+}
+
 // lineBuf keeps the one line zerolog writes.
 type lineBuf struct{ b []byte }
 
@@ -237,7 +248,7 @@ func (l *Logger) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for l.writing {
-		l.cond.Wait()
+		l.idle.Wait()
 	}
 	if c, ok := l.w.(io.Closer); ok {
 		return c.Close()

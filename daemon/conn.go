@@ -22,8 +22,10 @@ const writeTimeout = 10 * time.Second
 type conn struct {
 	nc *net.UnixConn
 	id *peer.Identity
-	lr *protocol.LineReader
-	wb []byte
+	// idJSON is id encoded for the audit log, once per connection.
+	idJSON []byte
+	lr     *protocol.LineReader
+	wb     []byte
 	// deadlineAt is when the read deadline was last moved. It is moved
 	// at most once a second: a client is then dropped after between
 	// LineTimeout-1s and LineTimeout of silence mid-line, and a busy
@@ -62,7 +64,7 @@ func (s *Server) serveConn(nc *net.UnixConn) {
 		return
 	}
 
-	c := &conn{nc: nc, id: id, lr: protocol.NewLineReader(nc, protocol.MaxLine)}
+	c := &conn{nc: nc, id: id, idJSON: audit.EncodePeer(id), lr: protocol.NewLineReader(nc, protocol.MaxLine)}
 	s.connMu.Lock()
 	s.live[c] = struct{}{}
 	s.connMu.Unlock()

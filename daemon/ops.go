@@ -70,6 +70,7 @@ func record(c *conn, req *protocol.Request, event string) *audit.Record {
 		Credential: req.Name,
 		Field:      req.Field,
 		Peer:       c.id,
+		PeerJSON:   c.idJSON,
 		Agent:      req.Agent,
 		Skill:      req.Skill,
 		RequestID:  req.ID,
