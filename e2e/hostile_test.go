@@ -287,13 +287,12 @@ func TestConnectionLimitAnswersBusy(t *testing.T) {
 	const n = 600
 	conns, codes := holdConns(t, d, n, 3*time.Second)
 	busy, other := 0, 0
-	for i, c := range codes {
+	// Which connections are refused depends on scheduling; how many does
+	// not.
+	for _, c := range codes {
 		switch c {
 		case "busy":
 			busy++
-			if i < protocol.MaxConns-5 {
-				t.Errorf("connection %d of %d got busy, below the limit", i, n)
-			}
 		case "":
 		default:
 			other++

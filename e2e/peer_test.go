@@ -130,7 +130,25 @@ type ownedDaemon struct {
 	dir      string
 	socket   string
 	auditLog string
-	stderr   *strings.Builder
+	stderr   *lockedBuf
+}
+
+// lockedBuf collects a child's output and may be read while it runs.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startAs runs credd as u on a locked file backend, with its socket folder
@@ -152,7 +170,7 @@ func startAs(t *testing.T, u testUser, args ...string) *ownedDaemon {
 	}
 	os.Chmod(dir, 0o755)
 	d := &ownedDaemon{dir: dir, socket: filepath.Join(dir, "run", "credd.sock"),
-		auditLog: filepath.Join(dir, "state", "audit.log"), stderr: &strings.Builder{}}
+		auditLog: filepath.Join(dir, "state", "audit.log"), stderr: &lockedBuf{}}
 	cmd := u.as(exec.Command(credd, append([]string{"--backend", "file", "--socket", d.socket,
 		"--audit-log", d.auditLog}, args...)...))
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
@@ -168,7 +186,8 @@ func startAs(t *testing.T, u testUser, args ...string) *ownedDaemon {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
 
 	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(d.socket); err == nil {
+		// "listening" is logged once the socket has its final mode.
+		if strings.Contains(d.stderr.String(), `"listening"`) {
 			break
 		}
 		select {
