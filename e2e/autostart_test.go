@@ -360,3 +360,59 @@ func TestAutostartFailure(t *testing.T) {
 		t.Errorf("log %s = %q (err %v), want the daemon's stderr", logPath, logText, err)
 	}
 }
+
+// TestInstallDryRun checks that credctl install --dry-run prints the units
+// with the real credd path and the systemctl commands, and that neither it
+// nor uninstall --dry-run writes anything under HOME.
+func TestInstallDryRun(t *testing.T) {
+	o := newODEnv(t, "run")
+	home := filepath.Join(o.dir, "home")
+	out, errs, code := o.run("", nil, "install", "--dry-run")
+	if code != 0 {
+		t.Fatalf("install --dry-run: exit %d: %s", code, errs)
+	}
+	units := filepath.Join(home, ".config", "systemd", "user")
+	for _, want := range []string{
+		"write " + filepath.Join(units, "credd.socket") + " (mode 0644):\n",
+		"write " + filepath.Join(units, "credd.service") + " (mode 0644):\n",
+		"    | ExecStart=" + o.credd + "\n",
+		"    | ListenStream=%t/airtrain/credd.sock\n",
+		"run systemctl --user daemon-reload\n",
+		"run systemctl --user enable --now credd.socket\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("install --dry-run output lacks %q:\n%s", want, out)
+		}
+	}
+	// No user manager runs here, and the dry run says so.
+	if !strings.Contains(errs, "credctl: hint: ") {
+		t.Errorf("install --dry-run stderr = %q, want a hint that no manager is usable", errs)
+	}
+
+	bin := t.TempDir()
+	other := filepath.Join(bin, "credd")
+	if err := os.WriteFile(other, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = o.run("", nil, "install", "--dry-run", "--binary", other)
+	if code != 0 || !strings.Contains(out, "    | ExecStart="+other+"\n") {
+		t.Errorf("install --dry-run --binary %s: exit %d, stderr %q, output:\n%s",
+			other, code, errs, out)
+	}
+
+	out, errs, code = o.run("", nil, "uninstall", "--dry-run")
+	if code != 0 || !strings.Contains(out, "remove "+filepath.Join(units, "credd.socket")) {
+		t.Errorf("uninstall --dry-run: exit %d, stderr %q, output:\n%s", code, errs, out)
+	}
+
+	// Without a service manager, a real install refuses and writes nothing.
+	if _, errs, code := o.run("", nil, "install"); code != 1 ||
+		!strings.Contains(errs, "nothing installed") {
+		t.Errorf("install without a manager: exit %d, stderr %q; want 1, nothing installed",
+			code, errs)
+	}
+	entries, err := os.ReadDir(home)
+	if err != nil || len(entries) != 0 {
+		t.Errorf("HOME holds %v after dry runs (err %v), want nothing", entries, err)
+	}
+}
