@@ -39,7 +39,7 @@ func startChild(cmd *exec.Cmd, logPath string) (*child, error) {
 		cmd.Stdout = f
 	}
 	cmd.Stderr = f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(cmd.Path), err)
