@@ -204,7 +204,8 @@ func testAutostartRace(t *testing.T, stale bool) {
 		t.Errorf("credd's session id is %s, want its own pid %d", sid, running[0])
 	}
 	logPath := filepath.Join(o.dir, "state", "airtrain", "credd.log")
-	if logText, err := os.ReadFile(logPath); err != nil || !bytes.Contains(logText, []byte("listening")) {
+	logText, err := os.ReadFile(logPath)
+	if err != nil || !bytes.Contains(logText, []byte("listening")) {
 		t.Errorf("log %s: err %v, want credd's start-up lines in it", logPath, err)
 	}
 }
