@@ -16,14 +16,54 @@ import (
 // socket path.
 var ErrAlreadyRunning = errors.New("another credd is already serving this socket")
 
+// Listener is a daemon's own socket. It holds a lock that no other daemon
+// can take for the same path while it lives.
+type Listener struct {
+	*net.UnixListener
+	lock *os.File
+}
+
+// Close stops listening and releases the lock. It does not remove the
+// socket file: see RemoveSocket.
+func (l *Listener) Close() error {
+	err := l.UnixListener.Close()
+	l.lock.Close()
+	return err
+}
+
 // Listen creates the socket at path: its folder 0700 (an existing unsafe
 // folder is refused, never fixed), the socket 0600. A socket left by a dead
 // daemon is replaced; a live one is left alone and ErrAlreadyRunning is
 // returned.
-func Listen(path string) (*net.UnixListener, error) {
+//
+// Two daemons starting at the same moment on a stale socket could both
+// find it dead, and the second could remove the first one's fresh socket.
+// So the check, the removal and the bind happen under an exclusive lock on
+// <path>.daemon.lock, held for as long as the daemon listens.
+func Listen(path string) (*Listener, error) {
 	if err := paths.PrepareSocketDir(path); err != nil {
 		return nil, err
 	}
+	lock, err := os.OpenFile(path+".daemon.lock", os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open daemon lock: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s (it holds %s.daemon.lock)", ErrAlreadyRunning, path, path)
+		}
+		return nil, fmt.Errorf("lock %s.daemon.lock: %w", path, err)
+	}
+	ln, err := listenLocked(path)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return &Listener{UnixListener: ln, lock: lock}, nil
+}
+
+func listenLocked(path string) (*net.UnixListener, error) {
 	if st, err := os.Lstat(path); err == nil {
 		if st.Mode()&fs.ModeSocket == 0 {
 			return nil, fmt.Errorf("%s exists and is not a socket; refusing to replace it", path)

@@ -53,6 +53,12 @@ var noAutostart = map[string]bool{
 	"uninstall": true,
 	"start":     true,
 	"stop":      true,
+	// Starting an agent only to lock it would be wasted work: with no
+	// agent there is nothing to lock, and lock says so with exit code 3.
+	"lock": true,
+	// These read only the config file.
+	"policy": true,
+	"config": true,
 }
 
 // autostart runs before the command called name: when no agent answers at
