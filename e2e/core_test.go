@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -268,4 +269,55 @@ func runBriefly(name string, args ...string) (string, error) {
 	cmd := execCommand(name, args...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// TestConcurrentDaemonsOnAStaleSocket starts four credd at once on the
+// socket a killed daemon left behind: exactly one keeps serving, the
+// others refuse to start.
+func TestConcurrentDaemonsOnAStaleSocket(t *testing.T) {
+	d := daemontest.Start(t, daemontest.Options{})
+	d.Kill()
+	credd, _ := daemontest.Binaries(t)
+
+	const n = 4
+	type result struct {
+		out string
+		err error
+	}
+	cmds := make([]*exec.Cmd, n)
+	results := make(chan result, n)
+	for i := range cmds {
+		cmd := execCommand(credd, "--backend", "file", "--socket", d.Socket, "--audit-log", filepath.Join(d.Dir, "audit-race.log"))
+		cmd.Env = d.Env
+		var out strings.Builder
+		cmd.Stderr = &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds[i] = cmd
+		go func() { err := cmd.Wait(); results <- result{out.String(), err} }()
+	}
+	defer func() {
+		for _, c := range cmds {
+			c.Process.Signal(syscall.SIGTERM)
+		}
+	}()
+
+	// n-1 must exit, saying another daemon serves the socket.
+	for i := 0; i < n-1; i++ {
+		select {
+		case r := <-results:
+			if r.err == nil || !strings.Contains(r.out, "already serving") {
+				t.Fatalf("a losing daemon: %v: %s", r.err, r.out)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d losing daemons exited", i, n-1)
+		}
+	}
+	select {
+	case r := <-results:
+		t.Fatalf("every daemon exited; the last said: %v: %s", r.err, r.out)
+	case <-time.After(500 * time.Millisecond):
+	}
+	d.MustRun("", "status")
 }
