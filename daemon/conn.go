@@ -72,6 +72,7 @@ func (s *Server) serveConn(nc *net.UnixConn) {
 		s.connMu.Lock()
 		delete(s.live, c)
 		s.connMu.Unlock()
+		s.lastActive.Store(time.Now().UnixNano())
 	}()
 	s.loop(c)
 }

@@ -107,6 +107,10 @@ type Server struct {
 	idleTimer *time.Timer
 	idleMu    sync.Mutex
 
+	// lastActive is when a connection last came or went, in Unix
+	// nanoseconds, for IdleSince.
+	lastActive atomic.Int64
+
 	conns    sync.WaitGroup
 	sem      chan struct{}
 	closing  chan struct{}
@@ -145,6 +149,7 @@ func New(cfg Config) (*Server, error) {
 		closing:  make(chan struct{}),
 		live:     map[*conn]struct{}{},
 	}
+	s.lastActive.Store(time.Now().UnixNano())
 	s.SetRules(cfg.Rules)
 	return s, nil
 }
@@ -181,6 +186,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
+		s.lastActive.Store(time.Now().UnixNano())
 		uc, ok := nc.(*net.UnixConn)
 		if !ok {
 			nc.Close()
@@ -215,6 +221,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.writeMu.Unlock()
 	s.cfg.Backend.Lock()
 	return err
+}
+
+// IdleSince reports whether the server is locked with no connection open,
+// and since when nothing happened. A socket-activated daemon uses it to
+// exit when idle, since systemd starts it again on the next connection.
+func (s *Server) IdleSince() (idle bool, since time.Time) {
+	s.mu.RLock()
+	locked := s.locked
+	s.mu.RUnlock()
+	s.connMu.Lock()
+	open := len(s.live)
+	s.connMu.Unlock()
+	return locked && open == 0, time.Unix(0, s.lastActive.Load())
 }
 
 func (s *Server) autoUnlock() {

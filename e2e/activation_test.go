@@ -210,3 +210,48 @@ func TestSocketActivationRestart(t *testing.T) {
 		t.Errorf("the manager's socket is gone after credd stopped: %v", err)
 	}
 }
+
+// TestSocketActivatedIdleExit: a socket-activated credd given --exit-idle
+// exits once it is locked with no client for that long, leaving the
+// socket to the manager, which starts it again on the next connection.
+func TestSocketActivatedIdleExit(t *testing.T) {
+	tool := needSocketActivate(t)
+	o := newODEnv(t, "run")
+	if err := os.MkdirAll(filepath.Dir(o.socket), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tool, "-l", o.socket, o.credd, "--backend", "file", "--exit-idle", "1s")
+	cmd.Env = o.env
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	done := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(done) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
+	waitForFile(t, o.socket)
+	if err := os.Chmod(o.socket, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// A fresh file-backend credd is locked: after this request it is idle.
+	if _, errs, code := o.run("", []string{"AIRTRAIN_CRED_NO_AUTOSTART=1"}, "status"); code != 0 {
+		t.Fatalf("status: %s\n%s", errs, stderr.String())
+	}
+	select {
+	case <-done:
+		if waitErr != nil {
+			t.Fatalf("credd exited with %v after idling: %s", waitErr, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("a locked, idle, socket-activated credd did not exit: %s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "locked and idle") {
+		t.Fatalf("no log line for the idle exit: %s", stderr.String())
+	}
+	if _, err := os.Lstat(o.socket); err != nil {
+		t.Fatalf("the idle exit removed the manager's socket: %v", err)
+	}
+}

@@ -60,6 +60,7 @@ type options struct {
 	showVer   bool
 	config    string
 	check     bool
+	exitIdle  time.Duration
 }
 
 func main() {
@@ -76,6 +77,7 @@ func main() {
 	fs.BoolVar(&o.showVer, "version", false, "print the version and exit")
 	fs.StringVar(&o.config, "config", "", "config file `path` (default $XDG_CONFIG_HOME/airtrain/credd.toml); flags override it")
 	fs.BoolVar(&o.check, "check-config", false, "check the config file and exit")
+	fs.DurationVar(&o.exitIdle, "exit-idle", 0, "under socket activation, exit after this long locked with no client (0: never)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -198,11 +200,26 @@ func run(o options, cfg *config.Config, log zerolog.Logger) error {
 	go func() { served <- srv.Serve(ln) }()
 	notify(log, sd.SdNotifyReady)
 
-	select {
-	case sig := <-sigs:
-		log.Info().Str("signal", sig.String()).Msg("shutting down")
-	case err := <-served:
-		return err
+	var idleExit <-chan time.Time
+	if o.exitIdle > 0 && created == nil {
+		t := time.NewTicker(min(o.exitIdle/4, time.Minute) + time.Millisecond)
+		defer t.Stop()
+		idleExit = t.C
+	}
+wait:
+	for {
+		select {
+		case sig := <-sigs:
+			log.Info().Str("signal", sig.String()).Msg("shutting down")
+			break wait
+		case err := <-served:
+			return err
+		case <-idleExit:
+			if idle, since := srv.IdleSince(); idle && time.Since(since) >= o.exitIdle {
+				log.Info().Dur("idle", time.Since(since)).Msg("locked and idle; exiting until the next connection")
+				break wait
+			}
+		}
 	}
 	notify(log, sd.SdNotifyStopping)
 	ln.Close()
