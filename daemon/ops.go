@@ -180,7 +180,7 @@ func (s *Server) opGet(c *conn, req *protocol.Request) *protocol.Response {
 	}
 	if req.Field != "" {
 		if err := protocol.CheckName("field", req.Field); err != nil {
-			return fail(err.(*protocol.Error))
+			return fail(err)
 		}
 	}
 	rec := record(c, req, audit.EventGet)
@@ -203,11 +203,27 @@ func (s *Server) opGet(c *conn, req *protocol.Request) *protocol.Response {
 	return ok(&protocol.GetResult{Credential: cred})
 }
 
-func checkName(req *protocol.Request) *protocol.Error {
-	if err := protocol.CheckName("name", req.Name); err != nil {
-		return err.(*protocol.Error)
+// requestFields checks the field names and values of a set or rotate
+// request. The secrets stay the request's: they are wiped after the reply.
+func requestFields(req *protocol.Request) (map[string]*secret.Secret, *protocol.Error) {
+	if len(req.Fields) == 0 {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "fields are required")
 	}
-	return nil
+	fields := make(map[string]*secret.Secret, len(req.Fields))
+	for k, v := range req.Fields {
+		if err := protocol.CheckName("field", k); err != nil {
+			return nil, err
+		}
+		if v == nil || v.S == nil {
+			return nil, protocol.Errorf(protocol.CodeBadRequest, "field %q must be a string", k)
+		}
+		fields[k] = v.S
+	}
+	return fields, nil
+}
+
+func checkName(req *protocol.Request) *protocol.Error {
+	return protocol.CheckName("name", req.Name)
 }
 
 func (s *Server) opSet(c *conn, req *protocol.Request) *protocol.Response {
@@ -217,18 +233,9 @@ func (s *Server) opSet(c *conn, req *protocol.Request) *protocol.Response {
 	if req.Type == "" {
 		req.Type = catalog.Generic
 	}
-	if len(req.Fields) == 0 {
-		return fail(protocol.Errorf(protocol.CodeBadRequest, "fields are required"))
-	}
-	fields := make(map[string]*secret.Secret, len(req.Fields))
-	for k, v := range req.Fields {
-		if err := protocol.CheckName("field", k); err != nil {
-			return fail(err.(*protocol.Error))
-		}
-		if v == nil || v.S == nil {
-			return fail(protocol.Errorf(protocol.CodeBadRequest, "field %q must be a string", k))
-		}
-		fields[k] = v.S
+	fields, e := requestFields(req)
+	if e != nil {
+		return fail(e)
 	}
 	unchecked, e := s.checkFields(req.Type, fields, req.NoCheck)
 	if e != nil {

@@ -36,18 +36,9 @@ func (s *Server) opRotate(c *conn, req *protocol.Request) *protocol.Response {
 	if e := checkName(req); e != nil {
 		return fail(e)
 	}
-	if len(req.Fields) == 0 {
-		return fail(protocol.Errorf(protocol.CodeBadRequest, "fields are required"))
-	}
-	fields := make(map[string]*secret.Secret, len(req.Fields))
-	for k, v := range req.Fields {
-		if err := protocol.CheckName("field", k); err != nil {
-			return fail(err.(*protocol.Error))
-		}
-		if v == nil || v.S == nil {
-			return fail(protocol.Errorf(protocol.CodeBadRequest, "field %q must be a string", k))
-		}
-		fields[k] = v.S
+	fields, e := requestFields(req)
+	if e != nil {
+		return fail(e)
 	}
 
 	rec := record(c, req, audit.EventRotate)

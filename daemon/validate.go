@@ -56,7 +56,7 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 func (s *Server) opValidate(c *conn, req *protocol.Request) *protocol.Response {
 	for _, n := range req.Names {
 		if err := protocol.CheckName("name", n); err != nil {
-			return fail(err.(*protocol.Error))
+			return fail(err)
 		}
 	}
 	s.mu.RLock()

@@ -177,19 +177,11 @@ func unitFromCgroup(b []byte) string {
 
 // parentPID returns field 4 of /proc/<pid>/stat.
 func parentPID(dir string) (int, error) {
-	b, err := os.ReadFile(dir + "/stat")
+	f, err := statField(dir, 4)
 	if err != nil {
 		return 0, err
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("malformed stat")
-	}
-	fields := strings.Fields(string(b[i+1:]))
-	if len(fields) < 2 {
-		return 0, errors.New("malformed stat")
-	}
-	return strconv.Atoi(fields[1])
+	return strconv.Atoi(f)
 }
 
 // statusIDs returns the real uid and gid from /proc/<pid>/status.

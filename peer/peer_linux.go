@@ -108,24 +108,33 @@ func readProc(id *Identity, pidfd int) error {
 	return nil
 }
 
-// startTime returns field 22 of /proc/<pid>/stat. The command name in field
-// 2 may hold spaces and parentheses, so fields are counted after its last
-// closing parenthesis.
+// startTime returns field 22 of /proc/<pid>/stat.
 func startTime(dir string) (uint64, error) {
-	b, err := os.ReadFile(dir + "/stat")
+	f, err := statField(dir, 22)
 	if err != nil {
 		return 0, err
 	}
+	return strconv.ParseUint(f, 10, 64)
+}
+
+// statField returns field n (counted from 1, as proc(5) does) of
+// /proc/<pid>/stat, for n of 3 or more. The command name in field 2 may
+// hold spaces and parentheses, so fields are counted after its last
+// closing parenthesis.
+func statField(dir string, n int) (string, error) {
+	b, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return "", err
+	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, errors.New("malformed stat")
+		return "", errors.New("malformed stat")
 	}
 	fields := strings.Fields(string(b[i+1:]))
-	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 {
-		return 0, errors.New("malformed stat")
+	if len(fields) < n-2 {
+		return "", errors.New("malformed stat")
 	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	return fields[n-3], nil
 }
 
 func readCmdline(path string) (string, error) {

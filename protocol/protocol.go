@@ -133,7 +133,7 @@ func ValidName(s string) bool {
 
 // CheckName returns a bad_request error naming what is wrong with s, which
 // names a credential ("name") or a field ("field").
-func CheckName(what, s string) error {
+func CheckName(what, s string) *Error {
 	if ValidName(s) {
 		return nil
 	}
