@@ -15,38 +15,26 @@ import (
 	"time"
 
 	"github.com/airtrain-ai/credd/client"
+	"github.com/airtrain-ai/credd/internal/secretsvc"
 )
 
 // startTimeout bounds how long a child may take to start serving.
 const startTimeout = 30 * time.Second
 
 // child is a process credbench started, in its own process group and
-// killed if credbench dies first.
+// (on Linux) killed if credbench dies first.
 type child struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
+	*secretsvc.Child
 }
 
 // startChild starts cmd with its output in logPath; a stdout the caller
 // already set (a pipe) is kept.
 func startChild(cmd *exec.Cmd, logPath string) (*child, error) {
-	f, err := os.Create(logPath)
+	c, err := secretsvc.StartChild(cmd, logPath)
 	if err != nil {
-		return nil, fmt.Errorf("create log file: %w", err)
+		return nil, err
 	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = f
-	}
-	cmd.Stderr = f
-	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", filepath.Base(cmd.Path), err)
-	}
-	c := &child{cmd: cmd, done: make(chan struct{}), log: logPath}
-	go func() { _ = cmd.Wait(); f.Close(); close(c.done) }()
-	return c, nil
+	return &child{c}, nil
 }
 
 // stop ends the child with SIGTERM, then SIGKILL for its whole group after
@@ -55,23 +43,12 @@ func (c *child) stop() {
 	if c == nil {
 		return
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	_ = c.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-c.done:
+	case <-c.Done():
 	case <-time.After(5 * time.Second):
 	}
-	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-	<-c.done
-}
-
-// exited reports whether the child has exited.
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
+	c.Kill()
 }
 
 // waitSocket waits until path accepts connections, the child exits, or
@@ -79,8 +56,8 @@ func (c *child) exited() bool {
 func (c *child) waitSocket(path string) error {
 	deadline := time.Now().Add(startTimeout)
 	for time.Now().Before(deadline) {
-		if c.exited() {
-			return fmt.Errorf("%s exited at start; see %s", filepath.Base(c.cmd.Path), c.log)
+		if c.Exited() {
+			return fmt.Errorf("%s exited at start; see %s", filepath.Base(c.Cmd.Path), c.Log)
 		}
 		if nc, err := net.Dial("unix", path); err == nil {
 			nc.Close()
@@ -89,12 +66,12 @@ func (c *child) waitSocket(path string) error {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not listen on %s within %v; see %s",
-		filepath.Base(c.cmd.Path), path, startTimeout, c.log)
+		filepath.Base(c.Cmd.Path), path, startTimeout, c.Log)
 }
 
 // rssKiB returns the child's resident memory (VmRSS) in KiB.
 func (c *child) rssKiB() (int, error) {
-	return vmRSS(c.cmd.Process.Pid)
+	return vmRSS(c.Cmd.Process.Pid)
 }
 
 // vmRSS reads VmRSS of pid from /proc, in KiB.

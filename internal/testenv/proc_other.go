@@ -2,16 +2,7 @@
 
 package testenv
 
-import (
-	"syscall"
-	"testing"
-)
-
-// childAttr puts a child in its own process group, so that stop kills
-// whatever it started.
-func childAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
-}
+import "testing"
 
 // skipUnlessLinux skips the test: gnome-keyring is the Secret Service
 // these tests drive, and it runs on Linux only, so CI=true does not turn
