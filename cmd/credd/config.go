@@ -65,7 +65,7 @@ func buildRules(cfg *config.Config) (*daemon.Rules, error) {
 	}
 	r := &daemon.Rules{
 		Types:          reg,
-		MaxAge:         cfg.Rotation.MaxAgeFor,
+		MaxAge:         maxAge(cfg.Rotation),
 		BaseURLs:       cfg.BaseURL,
 		HTTPClient:     &http.Client{Timeout: 10 * time.Second},
 		ConfirmCommand: cfg.ConfirmCommand,
@@ -82,6 +82,21 @@ func buildRules(cfg *config.Config) (*daemon.Rules, error) {
 		}
 	}
 	return r, nil
+}
+
+// DefaultMaxAge is how old a credential may get before credd reports it
+// due for rotation, when the config file names no [rotation] max_age.
+const DefaultMaxAge = 90 * 24 * time.Hour
+
+// maxAge returns the rotation ages in force: the file's, per type and
+// default, else DefaultMaxAge.
+func maxAge(r config.Rotation) func(string) time.Duration {
+	return func(typ string) time.Duration {
+		if d := r.MaxAgeFor(typ); d > 0 {
+			return d
+		}
+		return DefaultMaxAge
+	}
 }
 
 // reloader applies a changed config file while the daemon runs: on SIGHUP
