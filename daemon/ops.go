@@ -21,7 +21,7 @@ func (s *Server) dispatch(c *conn, req *protocol.Request) *protocol.Response {
 	case protocol.OpHello:
 		return ok(&protocol.HelloResult{Version: protocol.Version, Server: ServerName + " " + s.cfg.Version})
 	case protocol.OpStatus:
-		return ok(s.status())
+		return ok(s.status(c, req))
 	case protocol.OpTypes:
 		return ok(s.typeInfos())
 	case protocol.OpList:
@@ -107,9 +107,10 @@ func outcome(e *protocol.Error) string {
 	return audit.Error
 }
 
-func (s *Server) status() *protocol.StatusResult {
+// status describes the daemon. Under access rules, the count and the
+// names due for rotation cover only what the caller may list.
+func (s *Server) status(c *conn, req *protocol.Request) *protocol.StatusResult {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	st := &protocol.StatusResult{
 		Locked:       s.locked,
 		Credentials:  len(s.creds),
@@ -122,6 +123,23 @@ func (s *Server) status() *protocol.StatusResult {
 	if !s.expiresAt.IsZero() {
 		t := s.expiresAt.UTC()
 		st.ExpiresAt = &t
+	}
+	var names []string
+	if s.rules().Policy != nil {
+		names = make([]string, 0, len(s.creds))
+		for n := range s.creds {
+			names = append(names, n)
+		}
+	}
+	s.mu.RUnlock()
+
+	if names != nil {
+		visible := map[string]bool{}
+		for _, n := range s.allowedNames(c, req, names) {
+			visible[n] = true
+		}
+		st.Credentials = len(visible)
+		st.RotationDue = slices.DeleteFunc(st.RotationDue, func(n string) bool { return !visible[n] })
 	}
 	return st
 }

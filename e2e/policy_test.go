@@ -538,3 +538,41 @@ func TestSIGUSR1Locks(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestStatusCountsOnlyWhatTheCallerMayList: under rules, status reveals
+// neither the names nor the number of credentials the caller cannot list.
+func TestStatusCountsOnlyWhatTheCallerMayList(t *testing.T) {
+	_, credctl := daemontest.Binaries(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "credd.toml")
+	writeConfig(t, cfg, fmt.Sprintf(`
+[rotation]
+max_age = "1s"
+
+[[rule]]
+name = "writer"
+exe = %q
+ops = ["set", "unlock", "lock"]
+action = "allow"
+
+[[rule]]
+name = "see-public"
+exe = %q
+credentials = ["public-*"]
+action = "allow"
+`, credctl, credctl))
+	d := daemontest.Start(t, daemontest.Options{Args: []string{"--config", cfg}})
+	d.MustRun("v\n", "set", "public-a")
+	d.MustRun("v\n", "set", "secret-b")
+	time.Sleep(1100 * time.Millisecond) // both past the 1s maximum age
+	var st struct {
+		Credentials int
+		RotationDue []string `json:"rotation_due"`
+	}
+	if err := json.Unmarshal([]byte(d.MustRun("", "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Credentials != 1 || len(st.RotationDue) != 1 || st.RotationDue[0] != "public-a" {
+		t.Fatalf("status = %+v, want 1 credential and only public-a due", st)
+	}
+}
