@@ -111,6 +111,10 @@ type Server struct {
 	// nanoseconds, for IdleSince.
 	lastActive atomic.Int64
 
+	// ready is closed once the start-up unlock has finished (or was not
+	// needed).
+	ready chan struct{}
+
 	conns    sync.WaitGroup
 	sem      chan struct{}
 	closing  chan struct{}
@@ -139,6 +143,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		pending:  map[string]*pendingReq{},
+		ready:    make(chan struct{}),
 		remember: map[string]time.Time{},
 		log:      cfg.Log,
 		start:    time.Now(),
@@ -158,7 +163,12 @@ func New(cfg Config) (*Server, error) {
 // Shutdown and the accept error otherwise.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.cfg.AutoUnlock && !s.cfg.Backend.NeedsPassphrase() {
-		go s.autoUnlock()
+		// Requests that arrive while the backend is read wait for it
+		// (bounded by the backend timeout) rather than find the daemon
+		// locked for a moment.
+		go func() { s.autoUnlock(); close(s.ready) }()
+	} else {
+		close(s.ready)
 	}
 	var backoff time.Duration
 	for {

@@ -17,6 +17,12 @@ import (
 // dispatch runs one decoded request. Each case checks its arguments, calls
 // one method, and returns the reply.
 func (s *Server) dispatch(c *conn, req *protocol.Request) *protocol.Response {
+	if req.Op != protocol.OpHello {
+		select {
+		case <-s.ready:
+		case <-s.closing:
+		}
+	}
 	switch req.Op {
 	case protocol.OpHello:
 		return ok(&protocol.HelloResult{Version: protocol.Version, Server: ServerName + " " + s.cfg.Version})
