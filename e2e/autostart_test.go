@@ -417,3 +417,31 @@ func TestInstallDryRun(t *testing.T) {
 		t.Errorf("HOME holds %v after dry runs (err %v), want nothing", entries, err)
 	}
 }
+
+// TestSetThenGetWithNoInitSystem is the whole experience on a machine with
+// no service manager and no keyring: set starts an agent on the encrypted
+// file and unlocks it with the passphrase from the environment, and get
+// then just works.
+func TestSetThenGetWithNoInitSystem(t *testing.T) {
+	o := newODEnv(t, "run")
+	t.Cleanup(func() { stopDaemons(t, o.credd, o.socket) })
+	pass := []string{"AIRTRAIN_CRED_PASSPHRASE=first passphrase"}
+	if _, errs, code := o.run("sk-no-init-0123456789\n", pass, "set", "k"); code != 0 {
+		t.Fatalf("set on a machine with no agent: exit %d: %s", code, errs)
+	}
+	out, errs, code := o.run("", nil, "get", "k")
+	if code != 0 || out != "sk-no-init-0123456789\n" {
+		t.Fatalf("get after set: exit %d, %q, %s", code, out, errs)
+	}
+
+	// Locked again, with no passphrase to be had: locked, exit 4.
+	if _, errs, code := o.run("", nil, "lock"); code != 0 {
+		t.Fatalf("lock: %s", errs)
+	}
+	if _, _, code := o.run("", nil, "get", "k"); code != 4 {
+		t.Fatalf("get while locked without a passphrase: exit %d, want 4", code)
+	}
+	if out, _, code := o.run("", pass, "get", "k"); code != 0 || out != "sk-no-init-0123456789\n" {
+		t.Fatalf("get with the passphrase in the environment: exit %d, %q", code, out)
+	}
+}

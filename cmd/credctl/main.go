@@ -109,6 +109,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = autostart(context.Background(), c.name, e)
 	}
 	if err == nil {
+		err = unlockOnDemand(context.Background(), c.name, e)
+	}
+	if err == nil {
 		err = runner(context.Background(), e, rest)
 	}
 	return report(stderr, c, e.client.Socket(), err)
