@@ -158,7 +158,7 @@ func (s *Server) opList(c *conn, req *protocol.Request) *protocol.Response {
 	s.mu.RLock()
 	if s.locked {
 		s.mu.RUnlock()
-		return fail(s.audited(rec, protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")))
+		return fail(s.audited(rec, errLocked()))
 	}
 	infos := make([]protocol.Info, 0, len(s.creds))
 	for _, r := range s.creds {
@@ -287,7 +287,7 @@ func (s *Server) put(name, typ string, fields map[string]*secret.Secret, uncheck
 	locked, old := s.locked, s.creds[name]
 	s.mu.RUnlock()
 	if locked {
-		return false, protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+		return false, errLocked()
 	}
 	now := time.Now().UTC()
 	r := &keyring.Record{Name: name, Type: typ, Fields: make(map[string]*secret.Secret, len(fields)),
@@ -339,7 +339,7 @@ func (s *Server) remove(name string) *protocol.Error {
 	locked, old := s.locked, s.creds[name]
 	s.mu.RUnlock()
 	if locked {
-		return protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+		return errLocked()
 	}
 	if old == nil {
 		return protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)

@@ -67,7 +67,7 @@ func (s *Server) rotate(name string, fields map[string]*secret.Secret, noCheck b
 	s.mu.RUnlock()
 	switch {
 	case locked:
-		return false, protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+		return false, errLocked()
 	case old == nil:
 		return false, protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
 	}
@@ -140,7 +140,7 @@ func (s *Server) undoRotate(name string) *protocol.Error {
 	s.mu.RUnlock()
 	switch {
 	case locked:
-		return protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+		return errLocked()
 	case old == nil:
 		return protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
 	case prev == nil:

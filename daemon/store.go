@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/airtrain-ai/credd/audit"
@@ -97,7 +96,7 @@ func (s *Server) lookup(name, field string) (*protocol.Credential, *protocol.Err
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.locked {
-		return nil, protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+		return nil, errLocked()
 	}
 	r, ok := s.creds[name]
 	if !ok {
@@ -119,6 +118,12 @@ func (s *Server) lookup(name, field string) (*protocol.Credential, *protocol.Err
 	return c, nil
 }
 
+// errLocked is the reply to a request that needs credentials while none
+// are unlocked.
+func errLocked() *protocol.Error {
+	return protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+}
+
 // backendError maps a backend failure to a protocol error that names the
 // problem without any value.
 func backendError(err error) *protocol.Error {
@@ -126,16 +131,9 @@ func backendError(err error) *protocol.Error {
 	case errors.Is(err, keyring.ErrBadPassphrase):
 		return protocol.Errorf(protocol.CodeDenied, "wrong passphrase")
 	case errors.Is(err, keyring.ErrNotUnlocked):
-		return protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")
+		return errLocked()
 	case errors.Is(err, context.DeadlineExceeded):
 		return protocol.Errorf(protocol.CodeBackendUnavailable, "backend did not answer in time")
 	}
 	return protocol.Errorf(protocol.CodeBackendUnavailable, "%v", err)
-}
-
-// describe is for log lines about the store.
-func (s *Server) describe() string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return fmt.Sprintf("%d credentials, locked=%v", len(s.creds), s.locked)
 }

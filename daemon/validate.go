@@ -68,7 +68,7 @@ func (s *Server) opValidate(c *conn, req *protocol.Request) *protocol.Response {
 	s.mu.RUnlock()
 	if locked {
 		rec := record(c, req, audit.EventValidate)
-		return fail(s.audited(rec, protocol.Errorf(protocol.CodeLocked, "credd is locked: run credctl unlock")))
+		return fail(s.audited(rec, errLocked()))
 	}
 	names, explicit := slices.Clone(req.Names), len(req.Names) > 0
 	if !explicit {
