@@ -185,6 +185,7 @@ Environment:
   AIRTRAIN_AGENT, AIRTRAIN_SKILL  labels sent with every request
   AIRTRAIN_CRED_PASSPHRASE  passphrase for unlock without a prompt (weaker:
                       other processes of yours can read your environment)
+  AIRTRAIN_CRED_NO_AUTOSTART=1  never start an agent on demand
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 no agent, 4 locked, 5 not found,
 6 denied, 7 invalid credential.
