@@ -55,6 +55,9 @@ func (s *Server) dispatch(c *conn, req *protocol.Request) *protocol.Response {
 	case protocol.OpUndo:
 		return s.opUndoRotate(c, req)
 	}
+	if hook, ok := crashHooks[req.Op]; ok {
+		return hook(s, c, req)
+	}
 	return fail(protocol.Errorf(protocol.CodeUnknownOp, "unknown op %q", truncate(req.Op, 32)))
 }
 

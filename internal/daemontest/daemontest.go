@@ -51,6 +51,19 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// BuildCredd builds credd with the given build tags into dir and returns
+// its path.
+func BuildCredd(t testing.TB, dir string, tags ...string) string {
+	t.Helper()
+	out := filepath.Join(dir, "credd")
+	cmd := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-o", out, "./cmd/credd")
+	cmd.Dir = Root()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build credd -tags %v: %v\n%s", tags, err, b)
+	}
+	return out
+}
+
 // Binaries builds credd and credctl (once per process) and returns their
 // paths.
 func Binaries(t testing.TB) (credd, credctl string) {
@@ -91,6 +104,8 @@ type Options struct {
 	Locked bool
 	// Dir is the folder for the daemon's files (default t.TempDir()).
 	Dir string
+	// Credd is the credd binary to run (default: the one Binaries built).
+	Credd string
 }
 
 // Daemon is a running credd.
@@ -115,6 +130,9 @@ type Daemon struct {
 func Start(t testing.TB, o Options) *Daemon {
 	t.Helper()
 	credd, credctl := Binaries(t)
+	if o.Credd != "" {
+		credd = o.Credd
+	}
 	dir := o.Dir
 	if dir == "" {
 		dir = t.TempDir()
