@@ -43,12 +43,12 @@ func TestPanicsPrintNoSecret(t *testing.T) {
 		t.Fatal("credd did not die from the unrecovered panic")
 	}
 	stderr := d.Stderr()
+	for i, f := range forms {
+		if strings.Contains(stderr, f) {
+			t.Fatalf("credd's stderr holds the value (form %d of plain, base64, hex)", i)
+		}
+	}
 	if !strings.Contains(stderr, "panic: <redacted>") || !strings.Contains(stderr, "goroutine") {
 		t.Fatalf("the crash report is not the one expected: %s", stderr)
-	}
-	for _, f := range forms {
-		if strings.Contains(stderr, f) {
-			t.Fatalf("credd's stderr holds the value (as %q)", f)
-		}
 	}
 }
