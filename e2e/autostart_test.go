@@ -445,3 +445,18 @@ func TestSetThenGetWithNoInitSystem(t *testing.T) {
 		t.Fatalf("get with the passphrase in the environment: exit %d, %q", code, out)
 	}
 }
+
+// TestExecDoesNotPassThePassphrase: a child started by credctl exec gets
+// its credentials, never the unlock passphrase credctl was given.
+func TestExecDoesNotPassThePassphrase(t *testing.T) {
+	o := newODEnv(t, "run")
+	t.Cleanup(func() { stopDaemons(t, o.credd, o.socket) })
+	pass := []string{"AIRTRAIN_CRED_PASSPHRASE=exec passphrase"}
+	if _, errs, code := o.run("v-exec\n", pass, "set", "k"); code != 0 {
+		t.Fatalf("set: %s", errs)
+	}
+	out, errs, code := o.run("", pass, "exec", "--cred", "k", "--", "sh", "-c", `printf '%s|%s' "$K" "${AIRTRAIN_CRED_PASSPHRASE-unset}"`)
+	if code != 0 || out != "v-exec|unset" {
+		t.Fatalf("exec: exit %d, %q, %s; want the credential and no passphrase", code, out, errs)
+	}
+}

@@ -157,7 +157,7 @@ COMMAND writes straight to credctl's stdout and stderr.`,
 					}
 					vars = append(vars, fv...)
 				}
-				environ := os.Environ()
+				environ := childEnv(os.Environ())
 				if *agent != "" {
 					environ = append(environ, client.AgentEnv+"="+*agent)
 				}
@@ -264,4 +264,16 @@ func childStatus(err error) error {
 		return &exitStatus{code: 128 + int(ws.Signal())}
 	}
 	return &exitStatus{code: ee.ExitCode()}
+}
+
+// childEnv is credctl's environment for a child, without the unlock
+// passphrase: the child gets credentials, not the key to all of them.
+func childEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "AIRTRAIN_CRED_PASSPHRASE=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
