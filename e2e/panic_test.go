@@ -16,7 +16,7 @@ import (
 // wrote for the value in plain, base64 and hex forms.
 func TestPanicsPrintNoSecret(t *testing.T) {
 	crashd := daemontest.BuildCredd(t, t.TempDir(), "credd_crashtest")
-	canary := "canary-" + hex.EncodeToString([]byte(t.Name()+time.Now().String()))[:32]
+	canary := "canary-" + hex.EncodeToString([]byte(t.Name() + time.Now().String()))[:32]
 	forms := []string{canary, base64.StdEncoding.EncodeToString([]byte(canary)), hex.EncodeToString([]byte(canary))}
 
 	d := daemontest.Start(t, daemontest.Options{Credd: crashd})
