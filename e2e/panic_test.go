@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
@@ -16,7 +17,11 @@ import (
 // wrote for the value in plain, base64 and hex forms.
 func TestPanicsPrintNoSecret(t *testing.T) {
 	crashd := daemontest.BuildCredd(t, t.TempDir(), "credd_crashtest")
-	canary := "canary-" + hex.EncodeToString([]byte(t.Name() + time.Now().String()))[:32]
+	random := make([]byte, 16)
+	if _, err := rand.Read(random); err != nil {
+		t.Fatal(err)
+	}
+	canary := "canary-" + hex.EncodeToString(random)
 	forms := []string{canary, base64.StdEncoding.EncodeToString([]byte(canary)), hex.EncodeToString([]byte(canary))}
 
 	d := daemontest.Start(t, daemontest.Options{Credd: crashd})
