@@ -22,7 +22,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -268,9 +267,9 @@ func isStale(err error) bool {
 }
 
 func encodeRequest(req *protocol.Request) ([]byte, error) {
-	b, err := json.Marshal(req)
+	b, err := protocol.AppendRequest(nil, req)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
-	return append(b, '\n'), nil
+	return b, nil
 }

@@ -199,6 +199,9 @@ func AppendResponse(dst []byte, r *Response) ([]byte, error) {
 // response succeeded and result is not nil, into result.
 func DecodeResponse(line []byte, result any) (*Header, error) {
 	var h Header
+	if g, ok := result.(*GetResult); ok && decodeGetReply(line, &h, g) {
+		return &h, nil
+	}
 	if err := json.Unmarshal(line, &h); err != nil {
 		return nil, err
 	}
@@ -373,4 +376,49 @@ func decodeU(b []byte) (rune, int) {
 		return 0, 0
 	}
 	return rune(v), 4
+}
+
+// AppendRequest appends req as one JSON line, newline included. A request
+// of only id, op, name, field, agent and skill (every get, list, status and
+// lock) is written directly; anything else goes through encoding/json.
+func AppendRequest(dst []byte, req *Request) ([]byte, error) {
+	if !flatRequest(req) {
+		b, err := json.Marshal(req)
+		if err != nil {
+			return dst, err
+		}
+		return append(append(dst, b...), '\n'), nil
+	}
+	dst = append(dst, '{')
+	if len(req.ID) > 0 {
+		dst = append(dst, `"id":`...)
+		dst = append(dst, req.ID...)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"op":`...)
+	dst = appendString(dst, []byte(req.Op))
+	for _, m := range [...]struct{ key, val string }{
+		{`,"name":`, req.Name}, {`,"field":`, req.Field}, {`,"agent":`, req.Agent}, {`,"skill":`, req.Skill},
+	} {
+		if m.val != "" {
+			dst = append(dst, m.key...)
+			dst = appendString(dst, []byte(m.val))
+		}
+	}
+	return append(dst, "}\n"...), nil
+}
+
+// flatRequest reports whether req has only the members AppendRequest writes
+// itself, and an id it can copy as it is.
+func flatRequest(req *Request) bool {
+	if req.Type != "" || req.Fields != nil || req.NoCheck || req.Passphrase != nil ||
+		req.TTL != 0 || req.Names != nil || req.Online || req.Pending != "" ||
+		req.Remember != 0 || req.Caller != nil {
+		return false
+	}
+	if len(req.ID) == 0 || validNumber(req.ID) {
+		return true
+	}
+	_, end, ok := plainString(req.ID, 0)
+	return ok && end == len(req.ID)
 }
