@@ -100,6 +100,7 @@ type Logger struct {
 
 	mu      sync.Mutex
 	cur     *group // records waiting for the next write, nil when none
+	spare   []byte // a written group's buffer, for the next group
 	writing bool   // a caller is writing groups
 	idle    *sync.Cond
 }
@@ -146,14 +147,18 @@ func (l *Logger) Path() string { return l.path }
 // group its own record is in and then every group that filled up in the
 // meantime, while the other callers wait for their group alone.
 func (l *Logger) Write(r *Record) error {
-	line := encode(r)
+	lp := linePool.Get().(*lineBuf)
+	lp.b = lp.b[:0]
+	encode(lp, r)
 	l.mu.Lock()
 	g := l.cur
 	if g == nil {
-		g = &group{done: make(chan struct{})}
+		g = &group{done: make(chan struct{}), buf: l.spare[:0]}
+		l.spare = nil
 		l.cur = g
 	}
-	g.buf = append(g.buf, line...)
+	g.buf = append(g.buf, lp.b...)
+	linePool.Put(lp)
 	if l.writing {
 		l.mu.Unlock()
 		<-g.done
@@ -171,6 +176,9 @@ func (l *Logger) Write(r *Record) error {
 		next.err = err
 		close(next.done)
 		l.mu.Lock()
+		if cap(next.buf) <= maxSpare {
+			l.spare = next.buf
+		}
 	}
 	l.writing = false
 	l.idle.Broadcast()
@@ -185,13 +193,20 @@ func wrapErr(err error) error {
 	return nil
 }
 
-// encode renders r as one JSON line with zerolog.
-func encode(r *Record) []byte {
+// linePool holds buffers for encoding records: a get writes one record,
+// and allocating its line each time shows under load. Records hold no
+// secret, so a buffer may be reused as it is.
+var linePool = sync.Pool{New: func() any { return &lineBuf{b: make([]byte, 0, 512)} }}
+
+// maxSpare is the largest group buffer kept for reuse.
+const maxSpare = 64 << 10
+
+// encode appends r to line as one JSON line, rendered with zerolog.
+func encode(line *lineBuf, r *Record) {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
-	var line lineBuf
-	zl := zerolog.New(&line)
+	zl := zerolog.New(line)
 	e := zl.Log().Str("time", r.Time.UTC().Format(time.RFC3339Nano)).
 		Str("event", r.Event).Str("outcome", r.Outcome)
 	if r.Credential != "" {
@@ -222,7 +237,6 @@ func encode(r *Record) []byte {
 		e = e.Str("detail", r.Detail)
 	}
 	e.Send()
-	return line.b
 }
 
 // EncodePeer renders a process identity as the audit log's "peer" member.
