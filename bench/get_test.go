@@ -67,8 +67,15 @@ func startServer(tb testing.TB) string {
 // BenchmarkDaemonGet times a get against an in-process daemon.Server with
 // its audit log on, one connection per goroutine; run it with
 // -cpuprofile to see where credd's get path spends its time.
-func BenchmarkDaemonGet(b *testing.B) {
+func BenchmarkDaemonGet(b *testing.B) { benchDaemonGet(b, 1) }
+
+// BenchmarkDaemonGetMany is BenchmarkDaemonGet with 32 connections per
+// CPU, where the grouped audit writes and the scheduler show.
+func BenchmarkDaemonGetMany(b *testing.B) { benchDaemonGet(b, 32) }
+
+func benchDaemonGet(b *testing.B, perCPU int) {
 	sock := startServer(b)
+	b.SetParallelism(perCPU)
 	open := (&run{ctx: context.Background()}).getOpener(sock)
 	b.RunParallel(func(pb *testing.PB) {
 		op, closeFn, err := open()
