@@ -141,6 +141,12 @@ type wire struct {
 	nc     net.Conn
 	lr     *protocol.LineReader
 	reused bool // taken from the idle list
+	// deadline is the one last set on nc; a call with the same deadline
+	// (none, for a context without one) does not set it again.
+	deadline time.Time
+	// cut is set when a cancelled context may have set a deadline in the
+	// past on nc after the call ended: such a connection is not kept.
+	cut bool
 }
 
 func (c *Client) conn(ctx context.Context) (*wire, error) {
@@ -171,7 +177,7 @@ func (c *Client) conn(ctx context.Context) (*wire, error) {
 func (c *Client) release(w *wire) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || len(c.idle) >= c.maxIdle {
+	if c.closed || w.cut || len(c.idle) >= c.maxIdle {
 		w.nc.Close()
 		return
 	}
@@ -231,12 +237,19 @@ func (c *Client) Do(ctx context.Context, req *protocol.Request, result any) erro
 
 func (c *Client) roundTrip(ctx context.Context, w *wire, line []byte, result any) (*protocol.Header, error) {
 	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Time{}
+	if !deadline.Equal(w.deadline) {
+		_ = w.nc.SetDeadline(deadline)
+		w.deadline = deadline
 	}
-	_ = w.nc.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = w.nc.SetDeadline(time.Now()) })
-	defer stop()
+	if ctx.Done() != nil {
+		// Cancelling the context ends the call at once.
+		stop := context.AfterFunc(ctx, func() { _ = w.nc.SetDeadline(time.Now()) })
+		defer func() {
+			if !stop() {
+				w.cut = true
+			}
+		}()
+	}
 
 	if _, err := w.nc.Write(line); err != nil {
 		if ctx.Err() != nil {
