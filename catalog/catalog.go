@@ -59,6 +59,9 @@ type Field struct {
 	// Rule describes the field's format check in words, or is "" when
 	// any value is accepted.
 	Rule string
+	// Pattern is the regular expression a user type declared for the
+	// field, as written in the config file; "" for built-in fields.
+	Pattern string
 
 	check func(v []byte) bool
 }
@@ -267,6 +270,7 @@ func compileUserField(uf *UserField) (Field, error) {
 			return f, fmt.Errorf("field %q: pattern does not compile: %w", f.Name, err)
 		}
 		f.Rule = "must match the pattern " + uf.Pattern
+		f.Pattern = uf.Pattern
 		f.check = re.Match
 	}
 	if f.Default != "" && f.check != nil && !f.check([]byte(f.Default)) {

@@ -66,7 +66,7 @@ func (s *Server) typeInfos() *protocol.TypesResult {
 			Online: t.Online, AnyFields: t.AnyFields, User: t.User}
 		for _, f := range t.Fields {
 			ti.Fields = append(ti.Fields, protocol.FieldInfo{Name: f.Name, Secret: f.Secret,
-				Required: f.Required, Default: f.Default, Env: f.Env, Rule: f.Rule})
+				Required: f.Required, Default: f.Default, Env: f.Env, Rule: f.Rule, Pattern: f.Pattern})
 		}
 		res.Types = append(res.Types, ti)
 	}

@@ -210,6 +210,60 @@ func TestImportDotenv(t *testing.T) {
 	}
 }
 
+// TestImportUserType imports a variable of a type declared only in the
+// agent's config file, and refuses one that breaks its pattern before
+// anything reaches the agent.
+func TestImportUserType(t *testing.T) {
+	conf := writeFile(t, filepath.Join(t.TempDir(), "credd.toml"), `
+[[type]]
+name = "acme"
+  [[type.field]]
+  name = "api_key"
+  secret = true
+  required = true
+  env = "ACME_API_KEY"
+  pattern = "acme_[A-Za-z0-9]{32}"
+`)
+	d := daemontest.Start(t, daemontest.Options{Args: []string{"--config", conf}})
+	key, oa := "acme_"+token(32), openaiKey()
+	dir := t.TempDir()
+	path := writeFile(t, filepath.Join(dir, "app.env"), "ACME_API_KEY="+key+"\nOPENAI_API_KEY="+oa+"\n")
+
+	out, stderr, code := d.Run("", "import", path)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s%s", code, out, stderr)
+	}
+	noSecrets(t, "import output", out+stderr, key, oa)
+	if !strings.Contains(out, "stored acme (acme)") {
+		t.Errorf("import did not store the user type:\n%s", out)
+	}
+	if infos := listed(t, d); infos["acme"].Type != "acme" || infos["openai"].Type != "openai" {
+		t.Errorf("after import: acme %+v, openai %+v", infos["acme"], infos["openai"])
+	}
+	if got := d.MustRun("", "get", "acme"); strings.TrimSpace(got) != key {
+		t.Error("get acme after import: not the imported key")
+	}
+
+	// A value that breaks the type's pattern is reported by the local
+	// check and refused by the agent, and nothing is stored under it.
+	bad := "acme_short" + token(3)
+	path = writeFile(t, filepath.Join(dir, "bad.env"), "ACME_API_KEY="+bad+"\n")
+	d.MustRun("", "rm", "acme")
+	out, stderr, code = d.Run("", "import", "--dry-run", path)
+	if code != 0 || !strings.Contains(out, "fails its format check") {
+		t.Errorf("dry run of a bad acme key: exit %d:\n%s%s", code, out, stderr)
+	}
+	noSecrets(t, "dry-run output", out+stderr, bad)
+	out, stderr, code = d.Run("", "import", path)
+	if code == 0 || !strings.Contains(out, "refused acme") {
+		t.Errorf("import of a bad acme key: exit %d:\n%s%s", code, out, stderr)
+	}
+	noSecrets(t, "import output", out+stderr, bad)
+	if _, ok := listed(t, d)["acme"]; ok {
+		t.Error("a refused acme key was stored")
+	}
+}
+
 func TestImportJSONAndYAML(t *testing.T) {
 	d := daemontest.Start(t, daemontest.Options{})
 	oa, an := openaiKey(), anthropicKey()

@@ -204,6 +204,8 @@ type FieldInfo struct {
 	Default  string `json:"default,omitempty"`
 	Env      string `json:"env,omitempty"`
 	Rule     string `json:"rule,omitempty"`
+	// Pattern is a user type's regular expression for the field.
+	Pattern string `json:"pattern,omitempty"`
 }
 
 // TypeInfo describes a credential type.

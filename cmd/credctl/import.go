@@ -24,7 +24,8 @@ func init() {
 		long: `Reads the file Airtrain's save_to_file writes (.env with OPENAI_API_KEY=...,
 .json or .yaml with openai_api_key: ...), or with --from-env credctl's own
 environment, and stores one credential per type found, named after the
-type. Values are never printed. A credential that already exists is
+type. The agent's own types count too, so a type declared in its config
+file is recognised by its variables. Values are never printed. A credential that already exists is
 skipped (replace it with credctl rotate); one that fails its format check
 is refused by the agent unless --no-check. --shred overwrites the file with
 zeros and deletes it, and only when every credential found was stored.`,
@@ -44,7 +45,7 @@ zeros and deletes it, and only when every credential found was stored.`,
 				case *shred && *dryRun:
 					return usagef("--shred and --dry-run contradict each other")
 				}
-				reg := catalog.Builtin()
+				reg := e.importRegistry(ctx)
 				var (
 					res  *importer.Result
 					path string
@@ -197,4 +198,40 @@ type zeroReader struct{}
 func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// importRegistry is the agent's catalog, user types included, so that an
+// import recognises the variables of a type declared in the agent's config
+// file. When the agent cannot be asked, it is the built-in catalog, and
+// credctl says so.
+func (e *env) importRegistry(ctx context.Context) *catalog.Registry {
+	var res protocol.TypesResult
+	if err := e.client.Do(ctx, &protocol.Request{Op: protocol.OpTypes}, &res); err != nil {
+		fmt.Fprintf(e.stderr, "credctl: could not ask the agent for its types (%v); "+
+			"recognising built-in types only\n", err)
+		return catalog.Builtin()
+	}
+	reg, err := catalog.NewRegistry(userTypes(res.Types))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "credctl: the agent's user types: %v; recognising built-in types only\n", err)
+		return catalog.Builtin()
+	}
+	return reg
+}
+
+// userTypes turns the user types among types back into declarations.
+func userTypes(types []protocol.TypeInfo) []catalog.UserType {
+	var user []catalog.UserType
+	for _, t := range types {
+		if !t.User {
+			continue
+		}
+		ut := catalog.UserType{Name: t.Name, Description: t.Description, Main: t.Main}
+		for _, f := range t.Fields {
+			ut.Fields = append(ut.Fields, catalog.UserField{Name: f.Name, Secret: f.Secret,
+				Required: f.Required, Default: f.Default, Env: f.Env, Pattern: f.Pattern})
+		}
+		user = append(user, ut)
+	}
+	return user
 }
