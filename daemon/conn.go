@@ -224,6 +224,9 @@ func wipeRequest(req *protocol.Request) {
 
 // wipeResult zeroes the copies of values a reply carried, once encoded.
 func wipeResult(resp *protocol.Response) {
+	if r, ok := resp.Result.(*protocol.EncodedGet); ok {
+		r.Members.Wipe()
+	}
 	if r, ok := resp.Result.(*protocol.GetResult); ok {
 		r.Credential.Wipe()
 		if r.Value != nil {

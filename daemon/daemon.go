@@ -96,6 +96,9 @@ type Server struct {
 
 	rulesP atomic.Pointer[Rules]
 
+	// render holds the replies rendered for gets; see renderCache.
+	render renderCache
+
 	// pendMu guards pending and remember.
 	pendMu   sync.Mutex
 	pending  map[string]*pendingReq

@@ -214,6 +214,18 @@ func (s *Server) opGet(c *conn, req *protocol.Request) *protocol.Response {
 	if e := s.authorize(c, req, policy.OpGet, req.Name, rec); e != nil {
 		return fail(s.audited(rec, e))
 	}
+	if req.Field == "" {
+		enc, e := s.renderedGet(req.Name)
+		if e != nil {
+			return fail(s.audited(rec, e))
+		}
+		if e := s.audited(rec, nil); e != nil {
+			enc.Members.Wipe()
+			return fail(e)
+		}
+		s.touch()
+		return ok(enc)
+	}
 	cred, e := s.lookup(req.Name, req.Field)
 	if e != nil {
 		return fail(s.audited(rec, e))
@@ -223,11 +235,7 @@ func (s *Server) opGet(c *conn, req *protocol.Request) *protocol.Response {
 		return fail(e)
 	}
 	s.touch()
-	if req.Field != "" {
-		return ok(&protocol.GetResult{Value: cred.Fields[req.Field]})
-	}
-	s.describeCredential(cred)
-	return ok(&protocol.GetResult{Credential: cred})
+	return ok(&protocol.GetResult{Value: cred.Fields[req.Field]})
 }
 
 // requestFields checks the field names and values of a set or rotate
@@ -309,7 +317,7 @@ func (s *Server) put(name, typ string, fields map[string]*secret.Secret, uncheck
 		return false, backendError(err)
 	}
 	s.mu.Lock()
-	s.creds[name] = r
+	s.storeLocked(name, r)
 	s.mu.Unlock()
 	if old != nil {
 		old.Wipe()
@@ -353,7 +361,7 @@ func (s *Server) remove(name string) *protocol.Error {
 		return backendError(err)
 	}
 	s.mu.Lock()
-	delete(s.creds, name)
+	s.storeLocked(name, nil)
 	s.mu.Unlock()
 	old.Wipe()
 	return nil

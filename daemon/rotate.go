@@ -93,7 +93,7 @@ func (s *Server) rotate(name string, fields map[string]*secret.Secret, noCheck b
 		return false, backendError(err)
 	}
 	s.mu.Lock()
-	s.creds[name] = r
+	s.storeLocked(name, r)
 	s.mu.Unlock()
 	old.Wipe()
 	return unchecked, nil
@@ -156,7 +156,7 @@ func (s *Server) undoRotate(name string) *protocol.Error {
 		return backendError(err)
 	}
 	s.mu.Lock()
-	s.creds[name] = r
+	s.storeLocked(name, r)
 	s.mu.Unlock()
 	old.Wipe()
 	return nil

@@ -33,7 +33,7 @@ func (s *Server) unlock(ctx context.Context, pass *secret.Secret, ttl time.Durat
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.creds
-	s.creds = fresh
+	s.resetLocked(fresh)
 	s.locked = false
 	s.gen++
 	s.setExpiryLocked(ttl)
@@ -83,7 +83,7 @@ func (s *Server) lockLocked() {
 	for _, r := range s.creds {
 		r.Wipe()
 	}
-	s.creds = map[string]*keyring.Record{}
+	s.resetLocked(map[string]*keyring.Record{})
 	s.locked = true
 	s.gen++
 	s.setExpiryLocked(0)
@@ -95,12 +95,9 @@ func (s *Server) lockLocked() {
 func (s *Server) lookup(name, field string) (*protocol.Credential, *protocol.Error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.locked {
-		return nil, errLocked()
-	}
-	r, ok := s.creds[name]
-	if !ok {
-		return nil, protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
+	r, e := s.recordLocked(name)
+	if e != nil {
+		return nil, e
 	}
 	c := &protocol.Credential{Name: r.Name, Type: r.Type}
 	if field != "" {

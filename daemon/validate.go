@@ -201,7 +201,7 @@ func (s *Server) markChecked(name string, r *keyring.Record, t time.Time) *proto
 		return backendError(err)
 	}
 	s.mu.Lock()
-	s.creds[name] = &cp
+	s.storeLocked(name, &cp)
 	s.mu.Unlock()
 	return nil
 }

@@ -176,6 +176,9 @@ func AppendResponse(dst []byte, r *Response) ([]byte, error) {
 		return append(dst, "}\n"...), nil
 	}
 	dst = append(dst, `,"ok":true`...)
+	if e, ok := r.Result.(*EncodedGet); ok {
+		return append(append(dst, e.Members.Reveal()...), "}\n"...), nil
+	}
 	if g, ok := r.Result.(*GetResult); ok {
 		// The hot path: values are appended directly, without
 		// reflection and without an intermediate buffer.
@@ -212,6 +215,10 @@ func DecodeResponse(line []byte, result any) (*Header, error) {
 	}
 	return &h, nil
 }
+
+// AppendGetMembers appends the members of a reply to get that follow
+// "ok":true, each preceded by a comma, as AppendResponse writes them for g.
+func AppendGetMembers(dst []byte, g *GetResult) []byte { return appendGet(dst, g) }
 
 // appendGet appends a get result's members.
 func appendGet(dst []byte, g *GetResult) []byte {

@@ -155,3 +155,26 @@ func FuzzAppendRequest(f *testing.F) {
 		sameRequest(t, &Request{ID: RawID(id), Op: op, Name: name, Field: field, Agent: agent, Skill: skill})
 	})
 }
+
+// TestEncodedGetMatchesGetResult checks that a reply from members rendered
+// ahead is the same line as the reply encoded at once.
+func TestEncodedGetMatchesGetResult(t *testing.T) {
+	cred := &Credential{Name: "n", Type: "openai", Main: "api_key",
+		Fields: map[string]*Value{"api_key": NewValue(secret.FromString("sk-\"x\"\n"))},
+		Env:    map[string]string{"api_key": "OPENAI_API_KEY"}}
+	defer cred.Wipe()
+	g := &GetResult{Credential: cred}
+	want, err := AppendResponse(nil, &Response{ID: RawID(`"id-1"`), OK: true, Result: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := secret.New(AppendGetMembers(nil, g))
+	defer members.Wipe()
+	got, err := AppendResponse(nil, &Response{ID: RawID(`"id-1"`), OK: true, Result: &EncodedGet{Members: members}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("rendered reply differs:\n%q\n%q", got, want)
+	}
+}

@@ -177,6 +177,12 @@ type GetResult struct {
 	Value      *Value      `json:"value,omitempty"`
 }
 
+// EncodedGet answers get with its members already encoded by
+// [AppendGetMembers]. They hold the credential's values, hence a Secret.
+type EncodedGet struct {
+	Members *secret.Secret
+}
+
 // SetResult answers set and rotate.
 type SetResult struct {
 	Created bool `json:"created"`
