@@ -39,7 +39,9 @@ func newStandIn(t *testing.T, path string, authorized func(*http.Request) bool,
 			case <-r.Context().Done():
 			case <-stop:
 			}
-			return
+			// A handler that returns has answered 200; abort instead,
+			// so that a hanging provider never answers at all.
+			panic(http.ErrAbortHandler)
 		}
 		if r.URL.Path != path {
 			http.NotFound(w, r)

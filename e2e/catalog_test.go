@@ -394,7 +394,8 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-time.After(30 * time.Second):
 		}
-		return
+		// Returning would answer 200; abort so that it never answers.
+		panic(http.ErrAbortHandler)
 	}
 	if !ok {
 		status = http.StatusUnauthorized
