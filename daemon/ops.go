@@ -214,28 +214,34 @@ func (s *Server) opGet(c *conn, req *protocol.Request) *protocol.Response {
 	if e := s.authorize(c, req, policy.OpGet, req.Name, rec); e != nil {
 		return fail(s.audited(rec, e))
 	}
-	if req.Field == "" {
-		enc, e := s.renderedGet(req.Name)
-		if e != nil {
-			return fail(s.audited(rec, e))
-		}
-		if e := s.audited(rec, nil); e != nil {
-			enc.Members.Wipe()
-			return fail(e)
-		}
-		s.touch()
-		return ok(enc)
-	}
-	cred, e := s.lookup(req.Name, req.Field)
+	res, wipe, e := s.getResult(req.Name, req.Field)
 	if e != nil {
 		return fail(s.audited(rec, e))
 	}
 	if e := s.audited(rec, nil); e != nil {
-		cred.Wipe()
+		wipe()
 		return fail(e)
 	}
 	s.touch()
-	return ok(&protocol.GetResult{Value: cred.Fields[req.Field]})
+	return ok(res)
+}
+
+// getResult returns the reply to a get and the function that wipes it if
+// it is not sent: the rendered reply for a whole credential, or a copy of
+// one field.
+func (s *Server) getResult(name, field string) (any, func(), *protocol.Error) {
+	if field == "" {
+		enc, e := s.renderedGet(name)
+		if e != nil {
+			return nil, nil, e
+		}
+		return enc, enc.Members.Wipe, nil
+	}
+	cred, e := s.lookup(name, field)
+	if e != nil {
+		return nil, nil, e
+	}
+	return &protocol.GetResult{Value: cred.Fields[field]}, cred.Wipe, nil
 }
 
 // requestFields checks the field names and values of a set or rotate
@@ -347,13 +353,10 @@ func (s *Server) remove(name string) *protocol.Error {
 	defer s.writeMu.Unlock()
 
 	s.mu.RLock()
-	locked, old := s.locked, s.creds[name]
+	old, e := s.recordLocked(name)
 	s.mu.RUnlock()
-	if locked {
-		return errLocked()
-	}
-	if old == nil {
-		return protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
+	if e != nil {
+		return e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BackendTimeout)
 	defer cancel()

@@ -33,19 +33,6 @@ type rendered struct {
 	members *secret.Secret
 }
 
-// recordLocked returns the named record, or the reply to a get of it. The
-// caller holds mu.
-func (s *Server) recordLocked(name string) (*keyring.Record, *protocol.Error) {
-	if s.locked {
-		return nil, errLocked()
-	}
-	r, ok := s.creds[name]
-	if !ok {
-		return nil, protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
-	}
-	return r, nil
-}
-
 // renderedGet returns a copy of the reply members for a get of the whole
 // named credential; the caller wipes it once the reply is written. The copy
 // is made under mu, so a concurrent lock cannot wipe it mid-reply.

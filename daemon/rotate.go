@@ -59,17 +59,14 @@ func (s *Server) rotate(name string, fields map[string]*secret.Secret, noCheck b
 	defer s.writeMu.Unlock()
 
 	s.mu.RLock()
-	locked, old := s.locked, s.creds[name]
+	old, e := s.recordLocked(name)
 	var merged map[string]*secret.Secret
-	if old != nil {
+	if e == nil {
 		merged = cloneFields(old.Fields)
 	}
 	s.mu.RUnlock()
-	switch {
-	case locked:
-		return false, errLocked()
-	case old == nil:
-		return false, protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
+	if e != nil {
+		return false, e
 	}
 	for k, v := range fields {
 		merged[k].Wipe()
@@ -132,17 +129,15 @@ func (s *Server) undoRotate(name string) *protocol.Error {
 	defer s.writeMu.Unlock()
 
 	s.mu.RLock()
-	locked, old := s.locked, s.creds[name]
+	old, e := s.recordLocked(name)
 	var prev map[string]*secret.Secret
-	if old != nil && old.Previous != nil {
+	if e == nil && old.Previous != nil {
 		prev = cloneFields(old.Previous)
 	}
 	s.mu.RUnlock()
 	switch {
-	case locked:
-		return errLocked()
-	case old == nil:
-		return protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
+	case e != nil:
+		return e
 	case prev == nil:
 		return protocol.Errorf(protocol.CodeNotFound, "credential %q has no rotation to undo", name)
 	}

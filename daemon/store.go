@@ -89,6 +89,19 @@ func (s *Server) lockLocked() {
 	s.setExpiryLocked(0)
 }
 
+// recordLocked returns the named record, or the locked or not_found error
+// a request for it gets. The caller holds mu.
+func (s *Server) recordLocked(name string) (*keyring.Record, *protocol.Error) {
+	if s.locked {
+		return nil, errLocked()
+	}
+	r, ok := s.creds[name]
+	if !ok {
+		return nil, protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name)
+	}
+	return r, nil
+}
+
 // lookup returns a copy of the named record's values for reading, or an
 // error response. The copy is independent of the store, so a concurrent lock
 // cannot wipe it mid-reply; the caller wipes it when done.

@@ -121,15 +121,15 @@ func (s *Server) validateOne(ctx context.Context, name string, online bool,
 	rec *audit.Record) protocol.ValidateItem {
 	item := protocol.ValidateItem{Name: name}
 	s.mu.RLock()
-	r := s.creds[name]
+	r, e := s.recordLocked(name)
 	var fields map[string]*secret.Secret
-	if r != nil {
+	if e == nil {
 		item.Type = r.Type
 		fields = cloneFields(r.Fields)
 	}
 	s.mu.RUnlock()
-	if r == nil {
-		item.Error = s.audited(rec, protocol.Errorf(protocol.CodeNotFound, "no credential named %q", name))
+	if e != nil {
+		item.Error = s.audited(rec, e)
 		return item
 	}
 	defer wipeFields(fields)
